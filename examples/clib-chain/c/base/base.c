@@ -1,0 +1,3 @@
+#include "base.h"
+
+int base_value(void) { return BASE_K; }

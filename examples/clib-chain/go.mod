@@ -1,0 +1,3 @@
+module example.com/clib-chain
+
+go 1.22

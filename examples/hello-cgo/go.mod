@@ -1,0 +1,3 @@
+module example.com/hello-cgo
+
+go 1.22

@@ -1,0 +1,57 @@
+"""The action model: what an artifact's build runs, as plain data, independent of where it runs.
+
+A Step is the commands that write a temporary file, the policy it is verified against, and the final
+path it is renamed to. Its signature covers every input that decides the bytes (argv, the environment
+that matters, toolchain identities, the policy), so SCons rebuilds exactly when one of them changes.
+"""
+import hashlib
+import shlex
+
+import attrs
+
+from .verify import Policy
+
+
+def tmp_of(out):
+    """Where a step writes before its output is verified and renamed."""
+    return out + ".sconsrules-tmp"
+
+
+def _pairs(mapping):
+    return tuple(sorted((mapping or {}).items()))
+
+
+@attrs.frozen
+class Command:
+    argv: tuple = attrs.field(converter=tuple)
+    env: tuple = attrs.field(default=(), converter=_pairs)  # decides the output: in the signature
+    cwd: str = None
+
+    def render(self):
+        words = [f"{k}={shlex.quote(v)}" for k, v in self.env] + [shlex.quote(a) for a in self.argv]
+        line = " ".join(words)
+        return f"(cd {shlex.quote(self.cwd)} && {line})" if self.cwd else line
+
+
+@attrs.frozen
+class Step:
+    rule: str  # "StaticCLib", "GoCgoBinary"
+    label: str  # the target's name as declared
+    config: str  # configuration directory name
+    what: str  # short description for the progress line
+    out: str  # final path
+    commands: tuple
+    policy: Policy
+    identities: tuple = ()  # toolchain versions
+    passenv: tuple = ()  # (name, value) needed to run but not deciding the output (caches, proxies)
+    report: bool = False  # write <out>.verify.json beside the artifact
+
+    @property
+    def tmp(self):
+        return tmp_of(self.out)
+
+    def signature(self):
+        """A digest of everything that decides the artifact's bytes."""
+        text = repr((self.rule, self.label, self.config, self.out, [attrs.astuple(c) for c in self.commands],
+                     attrs.astuple(self.policy), self.identities))
+        return hashlib.sha256(text.encode()).hexdigest()

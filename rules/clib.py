@@ -1,0 +1,101 @@
+"""StaticCLib: a static C library (rules_cc's cc_library), built in the configuration of each user.
+
+Own includes/defines and those of deps travel to dependents through CcInfo; copts stay private.
+"""
+import os
+
+import attrs
+
+from . import declare
+from .actions import Command, Step, tmp_of
+from .errors import RuleError
+from .providers import CcInfo
+from .verify import Policy
+
+RULE = "StaticCLib"
+
+
+def _files(name):
+    def convert(value):
+        if value is None:
+            return ()
+        if isinstance(value, (str,)) or hasattr(value, "abspath"):
+            value = [value]
+        return tuple(value)
+
+    return convert
+
+
+@attrs.frozen
+class CLibAttrs:
+    name: str
+    srcs: tuple = attrs.field(default=(), converter=_files("srcs"))
+    hdrs: tuple = attrs.field(default=(), converter=_files("hdrs"))
+    includes: tuple = attrs.field(default=(), converter=declare.string_list("includes"))
+    defines: tuple = attrs.field(default=(), converter=declare.string_list("defines"))
+    copts: tuple = attrs.field(default=(), converter=declare.string_list("copts"))
+    deps: tuple = attrs.field(default=(), converter=_files("deps"))
+    linkopts: tuple = attrs.field(default=(), converter=declare.string_list("linkopts"))
+
+
+def resolve_files(env, rule, name, attribute, values, suffixes=None):
+    """Paths relative to the calling SConscript, as File nodes; a missing source is a read-time error."""
+    nodes = []
+    for value in env.Flatten(list(values)):
+        if not isinstance(value, str) and not hasattr(value, "abspath"):
+            raise RuleError(rule, name, f"{attribute} must list file paths, found {type(value).__name__} {value!r}")
+        node = env.File(value)
+        if not node.exists() and not node.has_builder():
+            raise RuleError(rule, name, f"{attribute}: file not found: {node.path}",
+                            "paths are relative to the SConscript that declares the target")
+        if suffixes and not node.name.endswith(suffixes):
+            raise RuleError(rule, name, f"{attribute}: {node.path} is not a {'/'.join(suffixes)} file")
+        nodes.append(node)
+    return tuple(nodes)
+
+
+class StaticCLib:
+    def __init__(self, ctx, env, attributes):
+        self.ctx = ctx
+        self.env = env
+        self.attrs = attributes
+        name = attributes.name
+        self.srcdir = env.Dir(".")
+        self.srcs = resolve_files(env, RULE, name, "srcs", attributes.srcs, (".c", ".s", ".S"))
+        self.hdrs = resolve_files(env, RULE, name, "hdrs", attributes.hdrs)
+        self.includes = tuple(env.Dir(i).abspath for i in attributes.includes)
+        self.deps = tuple(ctx.registry.lookup(d, RULE, name, "deps") for d in attributes.deps)
+        if not self.srcs:
+            raise RuleError(RULE, name, "srcs is empty: a static library needs at least one .c file")
+
+    def realize(self, config):
+        """Create the object and archive nodes for `config`; return this library's CcInfo there."""
+        name = self.attrs.name
+        deps = [self.ctx.registry.realize(d, config) for d in self.deps]
+        config.toolchain.check_platform(config.platform, RULE, name)
+        visible = CcInfo.merge(CcInfo(includes=self.includes, defines=self.attrs.defines, headers=self.hdrs), deps)
+        outdir = self.ctx.outdir(self.env, config, self.srcdir)
+        tc = config.toolchain
+        flags = (list(tc.default_copts(config.platform))
+                 + [f"-D{d}" for d in visible.defines]
+                 + [f"-I{i}" for i in visible.includes]
+                 + list(self.attrs.copts)
+                 + self.ctx.prefix_map_flags(self.env))
+        objects = []
+        for src in self.srcs:
+            rel = os.path.relpath(src.abspath, self.srcdir.abspath)
+            rel = rel.replace("..", "__")
+            obj = os.path.join(outdir, "_objs", name, os.path.splitext(rel)[0] + ".o")
+            step = Step(RULE, name, config.dirname, f"compile {src.path}", obj,
+                        (Command(tc.cc(config.platform) + ["-c", src.abspath, "-o", tmp_of(obj)] + flags),),
+                        Policy(config.platform), (tc.identity(),), tuple(tc.env(config.platform).items()))
+            objects += self.ctx.step_nodes(self.env, step, [src], scan_paths=visible.includes + (src.dir.abspath,))
+        archive = os.path.join(outdir, f"lib{name}.a")
+        step = Step(RULE, name, config.dirname, "archive", archive,
+                    (Command(tc.ar(config.platform) + [tmp_of(archive)] + [o.abspath for o in objects]),),
+                    Policy(config.platform), (tc.identity(),), tuple(tc.env(config.platform).items()))
+        node = self.ctx.step_nodes(self.env, step, objects)[0]
+        node.attributes.sconsrules_target = self
+        own = CcInfo(includes=self.includes, defines=self.attrs.defines, headers=self.hdrs, archives=(node,),
+                     linkopts=(self.attrs.linkopts,) if self.attrs.linkopts else ())
+        return CcInfo.merge(own, deps)

@@ -1,0 +1,77 @@
+"""Shared state of one SCons run: the registry, the output layout, the executor and the SCons builders
+through which every Step becomes nodes. Rules talk to SCons only through here.
+"""
+import os
+
+import SCons.Action
+import SCons.Builder
+import SCons.Errors
+import SCons.Scanner.C
+
+from .errors import RuleError
+from .execute import NativeExecutor, perform
+from .declare import REGISTRY
+from .gosrc import GoSourceIndex
+from .toolchains.go import GoSDK
+
+STEP_SIG = "SCONSRULES_STEP_SIG"
+
+
+def _run_step(target, source, env):
+    step = target[0].attributes.sconsrules_step
+    try:
+        perform(step, CONTEXT.executor)
+    except RuleError as exc:
+        raise SCons.Errors.BuildError(node=target[0], errstr=exc.line(), status=2, exitstatus=2) from None
+    return 0
+
+
+def _show_step(target, source, env):
+    step = target[0].attributes.sconsrules_step
+    return f"{step.rule} {step.label}: {step.what} [{step.config}]"
+
+
+STEP_ACTION = SCons.Action.Action(_run_step, _show_step, varlist=[STEP_SIG])
+
+
+class Context:
+    def __init__(self):
+        self.registry = REGISTRY
+        self.gosrc = GoSourceIndex()
+        self.executor = NativeExecutor()
+        self._go = {}
+        self.builder = SCons.Builder.Builder(action=STEP_ACTION)
+        self.scanning_builder = SCons.Builder.Builder(action=STEP_ACTION, source_scanner=SCons.Scanner.C.CScanner())
+
+    def outdir(self, env, config, srcdir):
+        """build/<configuration>/<SConscript dir>: one tree per configuration."""
+        top = env.Dir("#").abspath
+        rel = os.path.relpath(srcdir.abspath, top)
+        return os.path.normpath(os.path.join(env.Dir(env["SCONSRULES_BUILD_DIR"]).abspath, config.dirname, rel))
+
+    def prefix_map_flags(self, env):
+        """Source paths in objects relative to the project, not this machine's checkout."""
+        return [f"-ffile-prefix-map={env.Dir('#').abspath}=."]
+
+    def go_sdk(self, env, rule, name):
+        exe = env.subst(env.get("GO", "go"))
+        if exe not in self._go:
+            self._go[exe] = GoSDK.find(exe)
+        if self._go[exe] is None:
+            raise RuleError(rule, name, f"the Go toolchain '{exe}' was not found",
+                            "install Go (https://go.dev/dl or your distribution) and put it on PATH, or set env['GO']")
+        return self._go[exe]
+
+    def step_nodes(self, env, step, sources, scan_paths=None):
+        """SCons nodes for `step`; its signature enters the action's, so any change in it rebuilds."""
+        targets = [step.out] + ([step.out + ".verify.json"] if step.report else [])
+        if scan_paths is not None:
+            nodes = self.scanning_builder(env, targets, sources, CPPPATH=list(scan_paths), **{STEP_SIG: step.signature()})
+        else:
+            nodes = self.builder(env, targets, sources, **{STEP_SIG: step.signature()})
+        for node in nodes:
+            node.attributes.sconsrules_step = step
+        return nodes
+
+
+CONTEXT = Context()

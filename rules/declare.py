@@ -1,0 +1,93 @@
+"""Reading a rule call: checking its keywords and attribute types, resolving paths and dependencies.
+
+Everything wrong with a declaration is reported here, at read time, as a RuleError naming the rule,
+the target and the attribute, before any build starts.
+"""
+import difflib
+
+import attrs
+
+from .errors import RuleError
+
+
+class AttributeError_(ValueError):
+    """Raised by converters; carries the attribute name for the RuleError."""
+
+
+def string_list(name):
+    """Converter for list-of-strings attributes; a lone string is accepted as a one-element list."""
+
+    def convert(value):
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            value = [value]
+        try:
+            items = tuple(value)
+        except TypeError:
+            raise AttributeError_(f"{name} must be a list of strings, not {type(value).__name__}") from None
+        for item in items:
+            if not isinstance(item, str):
+                raise AttributeError_(f"{name} must be a list of strings, found {type(item).__name__} {item!r}")
+        return items
+
+    return convert
+
+
+def build(cls, rule, name, kwargs):
+    """Instantiate the attrs class `cls` from a rule call, turning every mistake into a RuleError."""
+    if not isinstance(name, str) or not name or "/" in name or name.startswith("."):
+        raise RuleError(rule, name, "the first argument must be the target's name, e.g. 'mylib'",
+                        "names are plain words without '/'")
+    known = [f.name for f in attrs.fields(cls) if f.name != "name"]
+    for key in kwargs:
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f"did you mean '{close[0]}'?" if close else f"known attributes: {', '.join(known)}"
+            raise RuleError(rule, name, f"unknown attribute '{key}'", hint)
+    try:
+        return cls(name=name, **kwargs)
+    except AttributeError_ as exc:
+        raise RuleError(rule, name, str(exc)) from None
+    except (TypeError, ValueError) as exc:
+        raise RuleError(rule, name, str(exc)) from None
+
+
+class Registry:
+    """Declared targets (by node and by name) and their realizations, memoized per configuration."""
+
+    def __init__(self):
+        self.by_name = {}
+        self.realized = {}
+        self.binaries = []  # (node, target, config) for the end-of-build summary
+
+    def add(self, target):
+        self.by_name.setdefault(target.attrs.name, []).append(target)
+
+    def lookup(self, ref, rule, name, attribute):
+        """Resolve what a user put in deps/cdeps: a rule's return value or a target's name."""
+        if isinstance(ref, str):
+            found = self.by_name.get(ref, [])
+            if len(found) == 1:
+                return found[0]
+            why = "no StaticCLib of that name is declared (yet)" if not found else "that name is declared more than once"
+            raise RuleError(rule, name, f"{attribute}: {ref!r}: {why}",
+                            "declare it before its dependents, or pass the value the rule returned")
+        nodes = ref if isinstance(ref, (list, tuple)) else [ref]
+        for node in nodes:
+            target = getattr(getattr(node, "attributes", None), "sconsrules_target", None)
+            if target is not None:
+                return target
+        if hasattr(ref, "realize"):
+            return ref
+        raise RuleError(rule, name, f"{attribute}: {ref!r} is not a library declared with StaticCLib",
+                        "pass what env.StaticCLib(...) returned, or its name")
+
+    def realize(self, target, config):
+        key = (id(target), config)
+        if key not in self.realized:
+            self.realized[key] = target.realize(config)
+        return self.realized[key]
+
+
+REGISTRY = Registry()

@@ -1,0 +1,86 @@
+"""Running Steps: commands to a temporary path, verify, then rename, so that nothing unverified ever
+sits at a target path (SCons keeps a failed action's output and may later call it up to date).
+
+The executor decides where a Command runs; everything else here is shared by every executor.
+"""
+import json
+import os
+import subprocess
+import sys
+import threading
+
+from .errors import RuleError
+from .verify import MalformedInput, verify_file
+
+_print_lock = threading.Lock()
+
+
+class NativeExecutor:
+    """Runs a Command as a subprocess on this machine with a minimal, explicit environment."""
+
+    name = "native"
+
+    def run(self, command, passenv):
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+        env.update(passenv)
+        env.update(command.env)
+        proc = subprocess.run(list(command.argv), cwd=command.cwd, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        return proc.returncode, proc.stdout.decode(errors="replace")
+
+
+def _remove(path):
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass
+
+
+def _emit(text):
+    with _print_lock:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        sys.stdout.flush()
+
+
+def perform(step, executor):
+    """Build `step`; raise RuleError (nothing left at step.out) on any failure."""
+    os.makedirs(os.path.dirname(step.out), exist_ok=True)
+    _remove(step.tmp)
+    _remove(step.out)
+    for command in step.commands:
+        try:
+            code, output = executor.run(command, dict(step.passenv))
+        except OSError as exc:
+            _remove(step.tmp)
+            raise RuleError(step.rule, step.label, f"[{step.config}] cannot run {command.argv[0]}: {exc.strerror}",
+                            "check that the toolchain is installed") from None
+        if output.strip():
+            _emit(output)
+        if code != 0:
+            _remove(step.tmp)
+            _emit(f"sconsrules: failed command ({executor.name}):\n  {command.render()}")
+            raise RuleError(step.rule, step.label, f"[{step.config}] {step.what} failed (exit {code})",
+                            "see the compiler output above")
+    if not os.path.exists(step.tmp):
+        raise RuleError(step.rule, step.label, f"[{step.config}] {step.what} produced no output")
+    try:
+        report = verify_file(step.tmp, step.policy)
+    except MalformedInput as exc:
+        _remove(step.tmp)
+        raise RuleError(step.rule, step.label, f"[{step.config}] verify: {exc}") from None
+    if not report.ok:
+        _remove(step.tmp)
+        first = report.failures[0]
+        more = f" (+{len(report.failures) - 1} more)" if len(report.failures) > 1 else ""
+        raise RuleError(step.rule, step.label,
+                        f"[{step.config}] verify failed: {first.check}: {first.reason}: {first.evidence}{more}",
+                        "the artifact was not kept; fix the toolchain or flags, or relax the check with verify=")
+    if step.report:
+        data = report.to_json()
+        data.update(file=os.path.basename(step.out), rule=step.rule, target=step.label, config=step.config)
+        tmp_report = step.out + ".verify.json.tmp"
+        with open(tmp_report, "w") as fh:
+            json.dump(data, fh, indent=1, sort_keys=True)
+        os.replace(tmp_report, step.out + ".verify.json")
+    os.replace(step.tmp, step.out)
+    return report

@@ -1,0 +1,121 @@
+"""GoCgoBinary: a Go package built with cgo against StaticCLib cdeps, one artifact per platform.
+
+Static linking uses Go's external linker with -static (NOTES.md: CC=musl-gcc alone has produced
+dynamic binaries), strip goes into -extldflags too (zig ignores Go's -s otherwise), and -trimpath
+without VCS stamping keeps the output reproducible.
+"""
+import os
+import shlex
+
+import attrs
+
+from . import declare
+from .actions import Command, Step, tmp_of
+from .clib import _files
+from .errors import RuleError
+from .gosrc import GoSourceError, find_module_root, read_module
+from .providers import CcInfo
+from .toolchains.go import FIXED as GO_FIXED_ENV
+from .verify import Policy
+
+RULE = "GoCgoBinary"
+DEFAULT_TAGS = ("netgo", "osusergo")
+
+
+def _x_defs(value):
+    if value is None:
+        return ()
+    if not isinstance(value, dict):
+        raise declare.AttributeError_(f"x_defs must be a dict of 'importpath.name' to string, not {type(value).__name__}")
+    for k, v in value.items():
+        if not isinstance(k, str) or not isinstance(v, str):
+            raise declare.AttributeError_(f"x_defs entries must be strings, found {k!r}: {v!r}")
+    return tuple(sorted(value.items()))
+
+
+def _bool(name):
+    def convert(value):
+        if not isinstance(value, bool):
+            raise declare.AttributeError_(f"{name} must be True or False, not {value!r}")
+        return value
+
+    return convert
+
+
+@attrs.frozen
+class GoBinaryAttrs:
+    name: str
+    package: str = attrs.field(default=".")
+    module: str = None
+    cdeps: tuple = attrs.field(default=(), converter=_files("cdeps"))
+    platforms: tuple = attrs.field(default=None)
+    toolchain: object = None
+    gotags: tuple = attrs.field(default=(), converter=declare.string_list("gotags"))
+    x_defs: tuple = attrs.field(default=None, converter=_x_defs)
+    static: bool = attrs.field(default=True, converter=_bool("static"))
+    strip: bool = attrs.field(default=True, converter=_bool("strip"))
+
+    @package.validator
+    def _package(self, attribute, value):
+        if not isinstance(value, str) or not value:
+            raise declare.AttributeError_("package must be a path relative to the module root, e.g. './cmd/app'")
+        if os.path.isabs(value) or value.startswith("../") or "/../" in value:
+            raise declare.AttributeError_(f"package {value!r} must stay inside the module root")
+
+
+class GoCgoBinary:
+    def __init__(self, ctx, env, attributes):
+        self.ctx = ctx
+        self.env = env
+        self.attrs = attributes
+        name = attributes.name
+        self.srcdir = env.Dir(".")
+        start = env.Dir(attributes.module).abspath if attributes.module else self.srcdir.abspath
+        root = find_module_root(start) if not attributes.module else start
+        if not root or not os.path.isfile(os.path.join(root, "go.mod")):
+            raise RuleError(RULE, name, f"no go.mod found at or above {start}",
+                            "set module= to the directory holding go.mod")
+        try:
+            self.module = read_module(root)
+            self.inputs = ctx.gosrc.package_inputs(self.module, attributes.package)
+        except GoSourceError as exc:
+            raise RuleError(RULE, name, str(exc), "package= is relative to the module root (the go.mod directory)") from None
+        self.cdeps = tuple(ctx.registry.lookup(d, RULE, name, "cdeps") for d in attributes.cdeps)
+
+    def realize(self, config):
+        """The binary's node in `config`."""
+        name = self.attrs.name
+        cc = CcInfo.merge(CcInfo(), [self.ctx.registry.realize(d, config) for d in self.cdeps])
+        tc = config.toolchain
+        plat = config.platform
+        go = self.ctx.go_sdk(self.env, RULE, name)
+        cflags = (list(tc.default_copts(plat)) + [f"-D{d}" for d in cc.defines] + [f"-I{i}" for i in cc.includes]
+                  + self.ctx.prefix_map_flags(self.env))
+        ldflags = [a.abspath for a in cc.archives] + list(cc.flat_linkopts)
+        extld = (["-static"] if self.attrs.static else []) + (["-s"] if self.attrs.strip else [])
+        go_ldflags = ["-linkmode=external", "-extldflags=" + " ".join(extld)] if extld else ["-linkmode=external"]
+        if self.attrs.strip:
+            go_ldflags = ["-s", "-w"] + go_ldflags
+        go_ldflags += [f"-X={k}={v}" for k, v in self.attrs.x_defs]
+        tags = list(DEFAULT_TAGS) + [t for t in self.attrs.gotags if t not in DEFAULT_TAGS]
+        out = os.path.join(self.ctx.outdir(self.env, config, self.srcdir), name)
+        pkg = self.attrs.package if self.attrs.package.startswith(".") else "./" + self.attrs.package
+        command = Command(
+            [go.exe, "build", "-trimpath", "-buildvcs=false", "-tags", ",".join(tags),
+             "-ldflags", " ".join(shlex.quote(f) for f in go_ldflags), "-o", tmp_of(out), pkg],
+            env=dict(
+                CGO_ENABLED="1", GOOS=plat.os, GOARCH=plat.info.goarch,
+                CC=shlex.join(tc.cc(plat)), CGO_CFLAGS=shlex.join(cflags), CGO_LDFLAGS=shlex.join(ldflags),
+                **dict(plat.info.go_env), **GO_FIXED_ENV,
+            ),
+            cwd=self.module.root,
+        )
+        passenv = dict(go.passenv())
+        passenv.update(tc.env(plat))
+        step = Step(RULE, name, config.dirname, f"go build {pkg}", out, (command,),
+                    Policy(plat, static=self.attrs.static, stripped=self.attrs.strip),
+                    (tc.identity(), go.identity()), tuple(sorted(passenv.items())), report=True)
+        sources = [self.env.File(f) for f in self.inputs] + list(cc.archives) + list(cc.headers)
+        node = self.ctx.step_nodes(self.env, step, sources, scan_paths=cc.includes)[0]
+        self.ctx.registry.binaries.append((node, self, config))
+        return node

@@ -1,0 +1,93 @@
+"""Target platforms: parsing "linux/arm64[/musl]" and the per-architecture facts every layer needs.
+
+One table keeps GOARCH, the zig triple, the ELF identity and the qemu runner together so that no other
+module has to know architecture names.
+"""
+import platform as _host
+
+import attrs
+
+
+@attrs.frozen
+class Arch:
+    goarch: str
+    zig_cpu: str
+    elf_machine: str  # pyelftools' e_machine name
+    elf_class: int
+    little_endian: bool
+    qemu: str  # qemu-user binary that runs it on another host
+    uname: tuple  # values of platform.machine() on a host of this arch
+    go_env: tuple  # the baseline ISA level, pinned so a user's GOAMD64/GOARM64 cannot change the bytes
+
+
+ARCHES = {
+    "amd64": Arch("amd64", "x86_64", "EM_X86_64", 64, True, "qemu-x86_64-static", ("x86_64", "amd64"),
+                  (("GOAMD64", "v1"),)),
+    "arm64": Arch("arm64", "aarch64", "EM_AARCH64", 64, True, "qemu-aarch64-static", ("aarch64", "arm64"),
+                  (("GOARM64", "v8.0"),)),
+}
+OSES = ("linux",)
+LIBCS = ("musl",)
+
+
+def _check_os(inst, attribute, value):
+    if value not in OSES:
+        raise ValueError(f"unsupported os {value!r} (supported: {', '.join(OSES)})")
+
+
+def _check_arch(inst, attribute, value):
+    if value not in ARCHES:
+        raise ValueError(f"unsupported architecture {value!r} (supported: {', '.join(ARCHES)})")
+
+
+def _check_libc(inst, attribute, value):
+    if value not in LIBCS:
+        raise ValueError(f"unsupported libc {value!r} (supported: {', '.join(LIBCS)})")
+
+
+@attrs.frozen(order=True)
+class Platform:
+    os: str = attrs.field(validator=_check_os)
+    arch: str = attrs.field(validator=_check_arch)
+    libc: str = attrs.field(default="musl", validator=_check_libc)
+
+    @classmethod
+    def parse(cls, text):
+        """Accept "linux/amd64" and "linux/arm64/musl"; raise ValueError with the reason otherwise."""
+        if isinstance(text, Platform):
+            return text
+        if not isinstance(text, str):
+            raise ValueError(f"a platform is a string like 'linux/arm64', not {type(text).__name__}")
+        parts = text.strip().split("/")
+        if len(parts) not in (2, 3) or not all(parts):
+            raise ValueError(f"platform {text!r} is not of the form os/arch[/libc], e.g. 'linux/arm64'")
+        return cls(*parts)
+
+    @classmethod
+    def host(cls):
+        machine = _host.machine().lower()
+        for name, arch in ARCHES.items():
+            if machine in arch.uname:
+                return cls("linux", name)
+        raise ValueError(f"host architecture {machine!r} is not supported")
+
+    @property
+    def info(self):
+        return ARCHES[self.arch]
+
+    @property
+    def zig_target(self):
+        return f"{self.info.zig_cpu}-{self.os}-{self.libc}"
+
+    @property
+    def dirname(self):
+        return f"{self.os}-{self.arch}-{self.libc}"
+
+    def is_host(self):
+        try:
+            return self == Platform.host()
+        except ValueError:
+            return False
+
+    def __str__(self):
+        return f"{self.os}/{self.arch}"

@@ -1,0 +1,45 @@
+"""CcInfo: what a C library gives its dependents, merged transitively (like rules_cc's CcInfo).
+
+includes and defines travel to every dependent; archives keep link order (each library before the
+libraries it needs), which stays valid through diamonds by keeping each archive's last occurrence.
+"""
+import attrs
+
+
+def _unique_first(items):
+    seen = set()
+    out = []
+    for item in items:
+        if item not in seen:
+            seen.add(item)
+            out.append(item)
+    return tuple(out)
+
+
+def _unique_last(items):
+    return tuple(reversed(_unique_first(reversed(list(items)))))
+
+
+@attrs.frozen
+class CcInfo:
+    includes: tuple = ()  # directories (absolute paths), searched in order
+    defines: tuple = ()
+    headers: tuple = ()  # SCons File nodes of declared headers, transitive
+    archives: tuple = ()  # SCons File nodes, link order
+    linkopts: tuple = ()  # one tuple of options per library, in link order
+
+    @classmethod
+    def merge(cls, own, deps):
+        """Combine a target's own contribution with its dependencies' providers."""
+        infos = [own] + list(deps)
+        return cls(
+            includes=_unique_first(i for info in infos for i in info.includes),
+            defines=_unique_first(d for info in infos for d in info.defines),
+            headers=_unique_first(h for info in infos for h in info.headers),
+            archives=_unique_last(a for info in infos for a in info.archives),
+            linkopts=_unique_last(g for info in infos for g in info.linkopts),
+        )
+
+    @property
+    def flat_linkopts(self):
+        return tuple(o for group in self.linkopts for o in group)

@@ -1,0 +1,41 @@
+"""The end-of-build table: what was built, for which platform, how it links, and its digest.
+
+It reads the verification reports written beside each artifact, so it costs no ELF parsing and no
+hashing in a null build.
+"""
+import json
+import os
+
+import SCons.Node
+import SCons.Script
+
+
+def _rows(registry):
+    rows = []
+    for node, target, config in registry.binaries:
+        if node.get_state() not in (SCons.Node.executed, SCons.Node.up_to_date):
+            continue
+        try:
+            with open(node.abspath + ".verify.json") as fh:
+                report = json.load(fh)
+        except (OSError, ValueError):
+            continue
+        s = report.get("summary", {})
+        rows.append((node.path, str(config.platform), config.toolchain_name, f"{s.get('size', 0) / 1e6:.1f} MB",
+                     s.get("link_type", "?"), s.get("libc", "?"), s.get("sha256", "")[:12]))
+    return rows
+
+
+def print_summary(registry):
+    if any(SCons.Script.GetOption(o) for o in ("question", "no_exec", "clean", "help")):
+        return
+    rows = _rows(registry)
+    if not rows:
+        return
+    header = ("artifact", "platform", "toolchain", "size", "link", "libc", "sha256")
+    widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
+    line = "  ".join("{:<%d}" % w for w in widths)
+    print("\nsconsrules: artifacts (verified)")
+    print(line.format(*header))
+    for row in sorted(rows):
+        print(line.format(*row))

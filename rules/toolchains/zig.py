@@ -1,0 +1,46 @@
+"""zig cc from the `ziglang` PyPI package: the embedded default, a musl cross compiler for every arch."""
+import os
+
+import attrs
+
+from ..identity import tool_identity
+from .base import Toolchain
+
+
+def _zig_exe():
+    try:
+        import ziglang
+    except ImportError:
+        return None
+    exe = os.path.join(os.path.dirname(ziglang.__file__), "zig")
+    return exe if os.path.exists(exe) else None
+
+
+def zig_cache_dir():
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.environ.get("ZIG_GLOBAL_CACHE_DIR") or os.path.join(base, "zig")
+
+
+@attrs.frozen
+class ZigToolchain(Toolchain):
+    name = "zig"
+    exe: str = attrs.field(factory=_zig_exe)
+
+    def missing(self):
+        if not self.exe:
+            return "the 'ziglang' Python package is not installed (pip install ziglang)"
+        return None
+
+    def cc(self, platform):
+        return [self.exe, "cc", "-target", platform.zig_target]
+
+    def ar(self, platform):
+        return [self.exe, "ar", "rcsD"]
+
+    def env(self, platform):
+        cache = zig_cache_dir()
+        # One shared cache: musl's libc is built once per target, not once per action.
+        return {"ZIG_GLOBAL_CACHE_DIR": cache, "ZIG_LOCAL_CACHE_DIR": cache}
+
+    def identity(self):
+        return "zig " + tool_identity([self.exe, "version"], [self.exe])

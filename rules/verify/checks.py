@@ -1,0 +1,176 @@
+"""Judging facts against a policy: each check has a stable id, a reason and the evidence.
+
+A policy is drawn from what was asked for (platform, static, libc, strip); a check may be relaxed with a
+stated reason, which then shows in the report instead of silently disappearing.
+"""
+import hashlib
+
+import attrs
+
+from ..platform import Platform
+from .archive import AR_MAGIC, read_archive
+from .elf import ELF_MAGIC, MalformedInput, read_elf
+
+GLIBC_ONLY_PREFIXES = ("__isoc23_",)
+
+
+@attrs.frozen
+class Policy:
+    platform: Platform = None
+    static: bool = True
+    libc: str = "musl"  # the libc required; "any" accepts all
+    stripped: bool = False
+    relax: tuple = ()  # (check id, reason) pairs
+
+    def relaxed(self, check):
+        return dict(self.relax).get(check)
+
+
+@attrs.frozen
+class Finding:
+    check: str
+    ok: bool
+    reason: str
+    evidence: str = ""
+    relaxed: str = ""  # the stated reason when a failure was allowed
+
+
+@attrs.frozen
+class Report:
+    path: str
+    kind: str
+    findings: tuple
+    summary: dict
+
+    @property
+    def ok(self):
+        return all(f.ok or f.relaxed for f in self.findings)
+
+    @property
+    def failures(self):
+        return [f for f in self.findings if not f.ok and not f.relaxed]
+
+    def to_json(self):
+        return {
+            "file": self.path,
+            "kind": self.kind,
+            "ok": self.ok,
+            "summary": self.summary,
+            "checks": [attrs.asdict(f) for f in self.findings],
+        }
+
+
+class _Collector:
+    def __init__(self, policy):
+        self.policy = policy
+        self.findings = []
+
+    def add(self, check, ok, reason, evidence=""):
+        relaxed = "" if ok else (self.policy.relaxed(check) or "")
+        self.findings.append(Finding(check, bool(ok), reason, evidence, relaxed))
+
+
+def _identity(out, facts, platform, what=""):
+    info = platform.info
+    out.add("identity.class", facts.elf_class == info.elf_class, f"{what}ELF class must be {info.elf_class}-bit for {platform}",
+            f"ELFCLASS{facts.elf_class}")
+    out.add("identity.endian", facts.little_endian == info.little_endian,
+            f"{what}byte order must be {'little' if info.little_endian else 'big'}-endian for {platform}",
+            "little-endian" if facts.little_endian else "big-endian")
+    out.add("identity.machine", facts.machine == info.elf_machine, f"{what}machine must be {info.elf_machine} for {platform}",
+            facts.machine)
+
+
+def check_executable(facts, policy):
+    out = _Collector(policy)
+    if policy.platform:
+        _identity(out, facts, policy.platform)
+    out.add("type.executable", facts.elf_type in ("ET_EXEC", "ET_DYN") and facts.link_type != "shared-object",
+            "must be an executable", f"{facts.elf_type}, {facts.link_type}")
+    if policy.static:
+        out.add("link.interp", not facts.interpreter, "a static binary has no program interpreter (PT_INTERP)",
+                f"PT_INTERP {facts.interpreter}" if facts.interpreter else "none")
+        out.add("link.needed", not facts.needed, "a static binary needs no shared library (DT_NEEDED)",
+                ", ".join(f"NEEDED {n}" for n in facts.needed) or "none")
+        out.add("link.static", facts.link_type in ("static", "static-pie"), "must be static or static-pie",
+                facts.link_type)
+    libc = facts.libc
+    if policy.libc != "any":
+        evidence = {"glibc": facts.glibc_evidence, "musl": facts.musl_evidence}.get(libc, ())
+        out.add("libc", libc in (policy.libc, "unknown"), f"must be linked against {policy.libc}",
+                f"{libc}: {'; '.join(evidence[:3])}" if evidence else libc)
+    if libc == "glibc" and facts.link_type != "dynamic":
+        out.add("libc.nss", not facts.nss_evidence,
+                "static glibc loads NSS modules at run time (getaddrinfo, getpwnam): it breaks on other hosts",
+                "; ".join(facts.nss_evidence))
+    if policy.stripped:
+        kept = [s for s in facts.sections if s == ".symtab" or s.startswith((".debug_", ".zdebug_"))]
+        out.add("stripped", not kept, "must carry no symbol table and no debug sections", ", ".join(kept) or "none")
+    out.add("hardening.gnu-stack", facts.gnu_stack == "rw", "the stack must be non-executable (PT_GNU_STACK without PF_X)",
+            f"PT_GNU_STACK {facts.gnu_stack}")
+    out.add("hardening.wx", facts.wx_segments == 0, "no segment may be both writable and executable",
+            f"{facts.wx_segments} W+X PT_LOAD segment(s)")
+    return out
+
+
+def check_archive(members, policy):
+    out = _Collector(policy)
+    if not members:
+        out.add("archive.members", False, "an archive must hold at least one object", "0 members")
+    for member in members:
+        where = f"member {member.name}: "
+        try:
+            facts = read_elf(member.data)
+        except MalformedInput as exc:
+            out.add("archive.member-elf", False, f"{where}every member must be an ELF object", str(exc))
+            continue
+        out.add("archive.member-type", facts.elf_type == "ET_REL", f"{where}every member must be a relocatable object",
+                facts.elf_type)
+        if policy.platform:
+            _identity(out, facts, policy.platform, where)
+        out.add("archive.deterministic", (member.mtime, member.uid, member.gid) == (0, 0, 0),
+                f"{where}archive headers must be deterministic (mtime, uid, gid 0)",
+                f"mtime={member.mtime} uid={member.uid} gid={member.gid}")
+        if policy.libc == "musl":
+            glibc_refs = sorted(s for s in facts.undefined
+                                if (s.startswith("__") and s.endswith("_chk") and s != "__stack_chk_fail")
+                                or s.startswith(GLIBC_ONLY_PREFIXES))
+            out.add("archive.glibc-refs", not glibc_refs,
+                    f"{where}compiled against glibc headers: these symbols do not exist in musl",
+                    ", ".join(glibc_refs[:5]))
+    return out
+
+
+def verify_bytes(path, data, policy):
+    """Verify one file's contents; raises MalformedInput for input that is neither ELF nor ar."""
+    if data.startswith(AR_MAGIC):
+        members = read_archive(data)
+        out = check_archive(members, policy)
+        summary = {"members": len(members)}
+        kind = "archive"
+    elif data.startswith(ELF_MAGIC):
+        facts = read_elf(data)
+        if facts.elf_type == "ET_REL":
+            out = _Collector(policy)
+            if policy.platform:
+                _identity(out, facts, policy.platform)
+            kind = "object"
+        else:
+            out = check_executable(facts, policy)
+            kind = "executable"
+        summary = {"machine": facts.machine, "link_type": facts.link_type, "libc": facts.libc,
+                   "stripped": facts.stripped}
+    else:
+        raise MalformedInput("neither an ELF file nor an ar archive")
+    summary["size"] = len(data)
+    summary["sha256"] = hashlib.sha256(data).hexdigest()
+    return Report(path, kind, tuple(out.findings), summary)
+
+
+def verify_file(path, policy):
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        raise MalformedInput(f"cannot read: {exc.strerror or exc}") from None
+    return verify_bytes(path, data, policy)

@@ -1,0 +1,158 @@
+"""Facts read from one ELF image with pyelftools: identity, link type, libc markers, symbols, hardening.
+
+Reading is separate from judging (checks.py) so the same facts serve the build, the command line and
+the JSON report. Any malformation surfaces as MalformedInput, never as a pyelftools traceback.
+"""
+import io
+
+import attrs
+from elftools.common.exceptions import ELFError
+from elftools.elf.dynamic import DynamicSection
+from elftools.elf.elffile import ELFFile
+from elftools.elf.sections import NoteSection, SymbolTableSection
+
+ELF_MAGIC = b"\x7fELF"
+DF_1_PIE = 0x08000000
+
+GLIBC_STRINGS = (b"GLIBC_TUNABLES", b"Fatal glibc error", b"/etc/ld.so.cache")
+GLIBC_SYMBOLS = ("__libc_setup_tls", "_dl_relocate_static_pie", "__tunables_init")
+MUSL_STRINGS = (b"No error information",)
+MUSL_SYMBOLS = ("__init_libc", "__init_tls", "__copy_tls", "__libc_start_init")
+NSS_STRING = b"/etc/nsswitch.conf"
+
+
+class MalformedInput(Exception):
+    """The file is not a well-formed ELF image (or archive) we can reason about."""
+
+
+@attrs.frozen
+class ElfFacts:
+    elf_class: int
+    little_endian: bool
+    machine: str
+    elf_type: str
+    osabi: str
+    interpreter: str
+    has_dynamic: bool
+    needed: tuple
+    pie_flag: bool
+    sections: tuple
+    symbols: frozenset
+    undefined: frozenset
+    notes: tuple  # (name, type) pairs
+    gnu_stack: str  # "absent", "rw", or "rwx"
+    wx_segments: int
+    glibc_evidence: tuple
+    musl_evidence: tuple
+    nss_evidence: tuple
+
+    @property
+    def link_type(self):
+        if self.interpreter or self.needed:
+            return "dynamic"
+        if not self.has_dynamic:
+            return "static" if self.elf_type in ("ET_EXEC", "ET_DYN", "ET_REL") else "unknown"
+        if self.elf_type == "ET_DYN" and self.pie_flag:
+            return "static-pie"
+        return "shared-object" if self.elf_type == "ET_DYN" else "dynamic"
+
+    @property
+    def libc(self):
+        if self.glibc_evidence:
+            return "glibc"
+        if self.musl_evidence:
+            return "musl"
+        return "unknown"
+
+    @property
+    def stripped(self):
+        return not any(name == ".symtab" or name.startswith((".debug_", ".zdebug_")) for name in self.sections)
+
+
+def read_elf(data):
+    """Parse `data` (the whole file) into ElfFacts."""
+    if not data.startswith(ELF_MAGIC):
+        raise MalformedInput("not an ELF file (bad magic)")
+    try:
+        return _read(ELFFile(io.BytesIO(data)), data)
+    except (ELFError, ValueError, KeyError, IndexError, TypeError, AttributeError, AssertionError,
+            OverflowError, MemoryError, RecursionError, UnicodeDecodeError, EOFError, io.UnsupportedOperation) as exc:
+        raise MalformedInput(f"malformed ELF: {exc}".strip()) from None
+    except Exception as exc:  # construct's own error types are not exported in one place
+        if type(exc).__module__.startswith(("elftools", "construct")):
+            raise MalformedInput(f"malformed ELF: {exc}".strip()) from None
+        raise
+
+
+def _read(elf, data):
+    header = elf.header
+    interpreter = ""
+    has_dynamic = False
+    gnu_stack = "absent"
+    wx = 0
+    for seg in elf.iter_segments():
+        ptype = seg["p_type"]
+        if ptype == "PT_INTERP":
+            interpreter = seg.get_interp_name()
+        elif ptype == "PT_DYNAMIC":
+            has_dynamic = True
+        elif ptype == "PT_GNU_STACK":
+            gnu_stack = "rwx" if seg["p_flags"] & 1 else "rw"
+        elif ptype == "PT_LOAD" and seg["p_flags"] & 1 and seg["p_flags"] & 2:
+            wx += 1
+    needed, pie = [], False
+    symbols, undefined, sections, notes = set(), set(), [], []
+    for sec in elf.iter_sections():
+        sections.append(sec.name)
+        if isinstance(sec, DynamicSection):
+            for tag in sec.iter_tags():
+                if tag.entry.d_tag == "DT_NEEDED":
+                    needed.append(tag.needed)
+                elif tag.entry.d_tag == "DT_FLAGS_1" and tag.entry.d_val & DF_1_PIE:
+                    pie = True
+        elif isinstance(sec, SymbolTableSection):
+            for sym in sec.iter_symbols():
+                if not sym.name:
+                    continue
+                if sym["st_shndx"] == "SHN_UNDEF":
+                    undefined.add(sym.name)
+                else:
+                    symbols.add(sym.name)
+        elif isinstance(sec, NoteSection):
+            for note in sec.iter_notes():
+                notes.append((note["n_name"], note["n_type"]))
+    osabi = header["e_ident"]["EI_OSABI"]
+    glibc = [f"interpreter {interpreter}" for _ in [0] if "ld-linux" in interpreter]
+    glibc += [f"NEEDED {n}" for n in needed if n.startswith("libc.so.6")]
+    glibc += ["note NT_GNU_ABI_TAG" for name, typ in notes if name == "GNU" and typ == "NT_GNU_ABI_TAG"]
+    if osabi == "ELFOSABI_LINUX" and elf.header["e_type"] != "ET_REL":
+        glibc.append("EI_OSABI GNU/Linux (IFUNC)")
+    glibc += [f"symbol {s}" for s in GLIBC_SYMBOLS if s in symbols]
+    glibc += [f"string {s.decode()!r}" for s in GLIBC_STRINGS if s in data]
+    musl = [f"interpreter {interpreter}" for _ in [0] if "ld-musl" in interpreter]
+    musl += [f"NEEDED {n}" for n in needed if "musl" in n or n == "libc.so"]
+    musl += [f"symbol {s}" for s in MUSL_SYMBOLS if s in symbols]
+    musl += [f"string {s.decode()!r}" for s in MUSL_STRINGS if s in data]
+    nss = sorted(s for s in symbols | undefined if s.startswith("__nss_"))[:5]
+    if NSS_STRING in data:
+        nss.append(f"string {NSS_STRING.decode()!r}")
+    return ElfFacts(
+        elf_class=elf.elfclass,
+        little_endian=elf.little_endian,
+        machine=header["e_machine"],
+        elf_type=header["e_type"],
+        osabi=osabi,
+        interpreter=interpreter,
+        has_dynamic=has_dynamic,
+        needed=tuple(needed),
+        pie_flag=pie,
+        sections=tuple(sections),
+        symbols=frozenset(symbols),
+        undefined=frozenset(undefined),
+        notes=tuple(notes),
+        gnu_stack=gnu_stack,
+        wx_segments=wx,
+        glibc_evidence=tuple(glibc),
+        musl_evidence=tuple(musl),
+        nss_evidence=tuple(nss),
+    )
