@@ -5,6 +5,7 @@ Own includes/defines and those of deps travel to dependents through CcInfo; copt
 import os
 
 import attrs
+import SCons.Util
 
 from . import declare
 from .actions import Command, Step, tmp_of
@@ -15,33 +16,29 @@ from .verify import Policy
 RULE = "StaticCLib"
 
 
-def _files(name):
-    def convert(value):
-        if value is None:
-            return ()
-        if isinstance(value, (str,)) or hasattr(value, "abspath"):
-            value = [value]
-        return tuple(value)
-
-    return convert
+def node_list(value):
+    """Converter for attributes holding files or targets: strings, nodes, and (nested) lists of them."""
+    if value is None:
+        return ()
+    return tuple(SCons.Util.flatten(value))
 
 
 @attrs.frozen
 class CLibAttrs:
     name: str
-    srcs: tuple = attrs.field(default=(), converter=_files("srcs"))
-    hdrs: tuple = attrs.field(default=(), converter=_files("hdrs"))
+    srcs: tuple = attrs.field(default=(), converter=node_list)
+    hdrs: tuple = attrs.field(default=(), converter=node_list)
     includes: tuple = attrs.field(default=(), converter=declare.string_list("includes"))
     defines: tuple = attrs.field(default=(), converter=declare.string_list("defines"))
     copts: tuple = attrs.field(default=(), converter=declare.string_list("copts"))
-    deps: tuple = attrs.field(default=(), converter=_files("deps"))
+    deps: tuple = attrs.field(default=(), converter=node_list)
     linkopts: tuple = attrs.field(default=(), converter=declare.string_list("linkopts"))
 
 
 def resolve_files(env, rule, name, attribute, values, suffixes=None):
     """Paths relative to the calling SConscript, as File nodes; a missing source is a read-time error."""
     nodes = []
-    for value in env.Flatten(list(values)):
+    for value in values:
         if not isinstance(value, str) and not hasattr(value, "abspath"):
             raise RuleError(rule, name, f"{attribute} must list file paths, found {type(value).__name__} {value!r}")
         node = env.File(value)

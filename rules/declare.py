@@ -73,13 +73,9 @@ class Registry:
             why = "no StaticCLib of that name is declared (yet)" if not found else "that name is declared more than once"
             raise RuleError(rule, name, f"{attribute}: {ref!r}: {why}",
                             "declare it before its dependents, or pass the value the rule returned")
-        nodes = ref if isinstance(ref, (list, tuple)) else [ref]
-        for node in nodes:
-            target = getattr(getattr(node, "attributes", None), "sconsrules_target", None)
-            if target is not None:
-                return target
-        if hasattr(ref, "realize"):
-            return ref
+        target = getattr(getattr(ref, "attributes", None), "sconsrules_target", None)
+        if target is not None:
+            return target
         raise RuleError(rule, name, f"{attribute}: {ref!r} is not a library declared with StaticCLib",
                         "pass what env.StaticCLib(...) returned, or its name")
 

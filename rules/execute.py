@@ -74,7 +74,7 @@ def perform(step, executor):
         more = f" (+{len(report.failures) - 1} more)" if len(report.failures) > 1 else ""
         raise RuleError(step.rule, step.label,
                         f"[{step.config}] verify failed: {first.check}: {first.reason}: {first.evidence}{more}",
-                        "the artifact was not kept; fix the toolchain or flags, or relax the check with verify=")
+                        "the artifact was not kept; fix the toolchain, flags or linkopts")
     if step.report:
         data = report.to_json()
         data.update(file=os.path.basename(step.out), rule=step.rule, target=step.label, config=step.config)

@@ -4,8 +4,11 @@
     env.StaticCLib(...); env.GoCgoBinary(...)
 """
 import atexit
+import os
+import sys
+import traceback
 
-import SCons.Errors
+import SCons.Node
 import SCons.Script
 
 from . import declare, summary, toolchains
@@ -64,14 +67,24 @@ def _configs(env, rule, name, platforms, toolchain):
     return [Configuration.of(p, toolchains.resolve(toolchain, p, rule, name)) for p in platforms]
 
 
+def _caller():
+    """The SConscript line that called the rule (SCons would name this module instead)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    for frame in reversed(traceback.extract_stack()):
+        if not os.path.abspath(frame.filename).startswith(here) and f"{os.sep}SCons{os.sep}" not in frame.filename:
+            return f'File "{frame.filename}", line {frame.lineno}, in {frame.name}'
+    return ""
+
+
 def _user_errors(fn):
-    """Turn RuleError into SCons's UserError: one line, no traceback."""
+    """A RuleError ends the read like SCons's UserError: one line and the caller's location, no traceback."""
 
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
         except RuleError as exc:
-            raise SCons.Errors.UserError(exc.line()) from None
+            sys.stderr.write(f"\nscons: *** {exc.line()}\n{_caller()}\n")
+            sys.exit(2)
 
     wrapper.__name__ = fn.__name__
     wrapper.__doc__ = fn.__doc__
@@ -87,7 +100,8 @@ def static_c_lib(env, name, **kwargs):
     nodes = []
     for config in _configs(env, "StaticCLib", name, platforms, _toolchain_name(env, None)):
         nodes += list(CONTEXT.registry.realize(target, config).archives[:1])
-    return env.arg2nodes(nodes) if nodes else nodes
+    env.Alias(name, nodes)
+    return SCons.Node.NodeList(nodes)
 
 
 @_user_errors
@@ -103,7 +117,9 @@ def go_cgo_binary(env, name, **kwargs):
     else:
         platforms = selected
     configs = _configs(env, "GoCgoBinary", name, platforms, _toolchain_name(env, attributes.toolchain))
-    return SCons.Node.NodeList(CONTEXT.registry.realize(target, c) for c in configs)
+    nodes = SCons.Node.NodeList(CONTEXT.registry.realize(target, c) for c in configs)
+    env.Alias(name, nodes)
+    return nodes
 
 
 def generate(env):
