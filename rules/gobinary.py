@@ -96,7 +96,8 @@ class GoCgoBinary:
         go_ldflags = ["-linkmode=external", "-extldflags=" + " ".join(extld)] if extld else ["-linkmode=external"]
         if self.attrs.strip:
             go_ldflags = ["-s", "-w"] + go_ldflags
-        go_ldflags += [f"-X={k}={v}" for k, v in self.attrs.x_defs]
+        # Go's build ID hashes absolute -I and archive paths: empty it so other checkouts give the same bytes.
+        go_ldflags += ["-buildid="] + [f"-X={k}={v}" for k, v in self.attrs.x_defs]
         tags = list(DEFAULT_TAGS) + [t for t in self.attrs.gotags if t not in DEFAULT_TAGS]
         out = os.path.join(self.ctx.outdir(self.env, config, self.srcdir), name)
         pkg = self.attrs.package if self.attrs.package.startswith(".") else "./" + self.attrs.package

@@ -1,0 +1,220 @@
+"""Real builds with zig and musl-gcc: outputs run (arm64 under qemu), and each incremental rule holds."""
+import hashlib
+import json
+import os
+
+import pytest
+
+from conftest import require, run_binary
+
+pytestmark = pytest.mark.integration
+
+SCONSTRUCT = 'env = Environment(tools=["default", "sconsrules"])\nSConscript("SConscript", exports="env")\n'
+CHAIN_OUT = "chain: mid=77 base=7 k=7\n"
+
+
+def chain_project(project, toolchain="zig", platforms=("linux/amd64", "linux/arm64")):
+    project.copy_example("clib-chain")
+    project.write("SConstruct", SCONSTRUCT)
+    text = project.read("SConscript")
+    text = text.replace('platforms=["linux/amd64", "linux/arm64"], toolchain="zig"',
+                        f"platforms={list(platforms)!r}, toolchain={toolchain!r}")
+    project.write("SConscript", text)
+    return project
+
+
+def artifact(project, config, name="chain"):
+    return project.path("build", config, name)
+
+
+def sha(path):
+    with open(path, "rb") as fh:
+        return hashlib.sha256(fh.read()).hexdigest()
+
+
+def test_zig_builds_both_platforms_and_they_run(project):
+    require("zig")
+    chain_project(project)
+    result = project.scons()
+    for config, platform in [("linux-amd64-musl-zig", "linux/amd64"), ("linux-arm64-musl-zig", "linux/arm64")]:
+        path = artifact(project, config)
+        assert run_binary(path, platform).stdout == CHAIN_OUT
+        with open(path + ".verify.json") as fh:
+            report = json.load(fh)
+        assert report["ok"] and report["summary"]["link_type"] == "static" and report["summary"]["stripped"]
+        assert report["summary"]["machine"] == {"linux/amd64": "EM_X86_64", "linux/arm64": "EM_AARCH64"}[platform]
+    assert "sconsrules: artifacts (verified)" in result.stdout
+    assert len(result.ran("StaticCLib", what="compile")) == 4  # 2 libraries x 2 platforms
+
+
+def test_musl_gcc_builds_for_the_host(project):
+    require("musl-gcc")
+    chain_project(project, toolchain="musl-gcc", platforms=("linux/amd64",))
+    project.scons()
+    assert run_binary(artifact(project, "linux-amd64-musl-musl-gcc"), "linux/amd64").stdout == CHAIN_OUT
+
+
+def test_musl_gcc_refuses_a_foreign_platform(project):
+    require("musl-gcc")
+    chain_project(project, toolchain="musl-gcc", platforms=("linux/arm64",))
+    result = project.scons(check=False)
+    assert result.returncode == 2
+    assert "GoCgoBinary 'chain': toolchain 'musl-gcc' builds only for the host, not linux/arm64" in result.stderr
+    assert "Traceback" not in result.output
+
+
+@pytest.fixture
+def built(project):
+    require("zig")
+    chain_project(project)
+    project.scons()
+    return project
+
+
+def rebuilt(result):
+    return sorted((s[0], s[1], s[2].split()[0]) for s in result.steps())
+
+
+def test_null_build_runs_nothing_and_starts_no_tool(built, tmp_path):
+    require("strace", "to watch which processes a null build starts")
+    log = str(tmp_path / "execs")
+    result = built.scons(strace=log)
+    assert result.steps() == []
+    with open(log) as fh:
+        execs = [line for line in fh if "execve(" in line]
+    ours = [line for line in execs if any(tool in line for tool in ('/zig"', '/go"', "musl-gcc", '/ar"'))]
+    assert ours == [], ours
+    assert built.scons("-q").returncode == 0
+
+
+def test_touch_without_change_rebuilds_nothing(built):
+    for rel in ("c/base/base.c", "c/mid/mid.h", "cmd/chain/main.go", "go.mod"):
+        os.utime(built.path(rel))
+    assert built.scons().steps() == []
+
+
+def test_leaf_c_change_rebuilds_exactly_its_dependents(built):
+    with open(built.path("c/base/base.c"), "a") as fh:
+        fh.write("int base_extra(void) { return 1; }\n")
+    result = built.scons()
+    assert rebuilt(result) == sorted([("StaticCLib", "base", "compile"), ("StaticCLib", "base", "archive"),
+                                      ("GoCgoBinary", "chain", "go")] * 2)
+
+
+def test_header_change_rebuilds_includers(built):
+    with open(built.path("c/base/base.h"), "a") as fh:
+        fh.write("/* changed */\n")
+    result = built.scons()
+    # base.h is included by base.c, mid.c (through mid.h) and the cgo preamble (through mid.h). A comment
+    # leaves the objects' bytes unchanged, so the archives are not redone (content signatures cut off early).
+    assert rebuilt(result) == sorted([("StaticCLib", "base", "compile"), ("StaticCLib", "mid", "compile"),
+                                      ("GoCgoBinary", "chain", "go")] * 2)
+
+
+def test_go_change_rebuilds_only_binaries(built):
+    main = built.read("cmd/chain/main.go").replace('"chain: ', '"chain2: ')
+    built.write("cmd/chain/main.go", main)
+    result = built.scons()
+    assert rebuilt(result) == [("GoCgoBinary", "chain", "go")] * 2
+    assert run_binary(artifact(built, "linux-amd64-musl-zig"), "linux/amd64").stdout.startswith("chain2: ")
+
+
+def test_in_module_imported_package_change_rebuilds(built):
+    built.write("internal/msg/msg.go", 'package msg\n\nconst Prefix = "chain"\n')
+    main = built.read("cmd/chain/main.go").replace('import "fmt"', 'import (\n\t"fmt"\n\n\t"example.com/clib-chain/internal/msg"\n)')
+    main = main.replace('fmt.Printf("chain: ', 'fmt.Printf(msg.Prefix+": ')
+    built.write("cmd/chain/main.go", main)
+    built.scons()
+    built.write("internal/msg/msg.go", 'package msg\n\nconst Prefix = "chained"\n')
+    result = built.scons()
+    assert rebuilt(result) == [("GoCgoBinary", "chain", "go")] * 2
+    assert run_binary(artifact(built, "linux-amd64-musl-zig"), "linux/amd64").stdout.startswith("chained: ")
+    built.write("internal/unrelated/u.go", "package unrelated\n")
+    assert built.scons().steps() == []
+
+
+def test_go_mod_change_rebuilds(built):
+    with open(built.path("go.mod"), "a") as fh:
+        fh.write("\n// a comment\n")
+    assert rebuilt(built.scons()) == [("GoCgoBinary", "chain", "go")] * 2
+
+
+def test_define_change_travels_to_dependents(built):
+    built.write("SConscript", built.read("SConscript").replace("BASE_K=7", "BASE_K=8"))
+    result = built.scons()
+    assert rebuilt(result) == sorted([("StaticCLib", "base", "compile"), ("StaticCLib", "base", "archive"),
+                                      ("StaticCLib", "mid", "compile"), ("StaticCLib", "mid", "archive"),
+                                      ("GoCgoBinary", "chain", "go")] * 2)
+    assert run_binary(artifact(built, "linux-amd64-musl-zig"), "linux/amd64").stdout == "chain: mid=88 base=8 k=8\n"
+
+
+def test_private_copts_do_not_travel(built):
+    built.write("SConscript", built.read("SConscript").replace('copts=["-O2"]', 'copts=["-O2", "-ffunction-sections"]'))
+    result = built.scons()
+    assert rebuilt(result) == sorted([("StaticCLib", "base", "compile"), ("StaticCLib", "base", "archive"),
+                                      ("GoCgoBinary", "chain", "go")] * 2)
+
+
+def test_binary_attribute_change_rebuilds_only_the_binary(built):
+    built.write("SConscript", built.read("SConscript").replace('cdeps=[mid],', 'cdeps=[mid], x_defs={"main.x": "y"},'))
+    assert rebuilt(built.scons()) == [("GoCgoBinary", "chain", "go")] * 2
+
+
+def test_platform_switch_back_and_forth_rebuilds_nothing(built):
+    built.write("SConscript", built.read("SConscript").replace(
+        'platforms=["linux/amd64", "linux/arm64"]', "platforms=None"))
+    assert built.scons("--platforms=linux/arm64").steps() == []
+    assert built.scons("--platforms=linux/amd64").steps() == []
+    assert built.scons("--platforms=linux/amd64,linux/arm64").steps() == []
+
+
+def test_cli_platforms_select_among_declared(built):
+    os.remove(artifact(built, "linux-amd64-musl-zig"))
+    result = built.scons("--platforms=linux/arm64")
+    assert result.steps() == []
+    assert not os.path.exists(artifact(built, "linux-amd64-musl-zig"))
+
+
+def test_failed_verification_leaves_nothing_and_the_fix_builds_clean(project):
+    require("musl-gcc")
+    built = chain_project(project, toolchain="musl-gcc", platforms=("linux/amd64",))
+    built.scons()
+    path = artifact(built, "linux-amd64-musl-musl-gcc")
+    good = sha(path)
+    original = built.read("SConscript")
+    built.write("SConscript", original.replace("linkopts=[]", 'linkopts=["-Wl,-z,execstack"]'))
+    result = built.scons(check=False)
+    assert result.returncode == 2
+    assert "GoCgoBinary 'chain': [linux-amd64-musl-musl-gcc] verify failed: hardening.gnu-stack" in result.stderr
+    assert "PT_GNU_STACK rwx" in result.stderr
+    assert not os.path.exists(path) and not os.path.exists(path + ".sconsrules-tmp")
+    again = built.scons(check=False)  # still broken: never "up to date" with a bad file
+    assert again.returncode == 2
+    built.write("SConscript", original)
+    fixed = built.scons()
+    assert ("GoCgoBinary", "chain", "go") in rebuilt(fixed)
+    assert sha(path) == good
+
+
+def test_compile_error_leaves_no_object_and_names_the_target(built):
+    obj = built.path("build/linux-amd64-musl-zig/_objs/mid/c/mid/mid.o")
+    assert os.path.exists(obj)
+    source = built.read("c/mid/mid.c")
+    built.write("c/mid/mid.c", source + "int broken(\n")
+    result = built.scons(check=False)
+    assert result.returncode == 2
+    assert "StaticCLib 'mid':" in result.stderr and "compile c/mid/mid.c failed" in result.stderr
+    assert not os.path.exists(obj)
+    built.write("c/mid/mid.c", source)
+    assert built.scons().returncode == 0
+
+
+def test_reproducible_across_checkouts(built, tmp_path):
+    from conftest import Project
+    other = chain_project(Project(tmp_path / "elsewhere" / "deeper"))
+    other.scons()
+    for config in ("linux-amd64-musl-zig", "linux-arm64-musl-zig"):
+        assert sha(artifact(built, config)) == sha(artifact(other, config))
+        with open(artifact(built, config), "rb") as fh:
+            data = fh.read()
+        assert built.root.encode() not in data
