@@ -4,7 +4,6 @@ It reads the verification reports written beside each artifact, so it costs no E
 hashing in a null build.
 """
 import json
-import os
 
 import SCons.Node
 import SCons.Script

@@ -1,0 +1,54 @@
+"""`python -m sconsrules.verify` / `sconsrules-verify`: the in-build checks, on any file.
+
+Exit 0: every check passed for every file; 1: a check failed; 2: usage error or unreadable/malformed input.
+"""
+import argparse
+import json
+import sys
+
+from ..platform import Platform
+from .checks import Policy, verify_file
+from .elf import MalformedInput
+
+
+def _platform(text):
+    try:
+        return Platform.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="sconsrules-verify", description="Verify static musl ELF executables and archives.")
+    parser.add_argument("--platform", type=_platform, help="expected platform, e.g. linux/arm64")
+    parser.add_argument("--static", action="store_true", help="require a static or static-pie executable")
+    parser.add_argument("--libc", choices=["musl", "any"], default="musl", help="required libc (default: musl)")
+    parser.add_argument("--stripped", action="store_true", help="require no symbol table and no debug sections")
+    parser.add_argument("--json", action="store_true", help="print a JSON report of every check")
+    parser.add_argument("files", nargs="+", metavar="FILE")
+    args = parser.parse_args(argv)
+    policy = Policy(platform=args.platform, static=args.static, libc=args.libc, stripped=args.stripped)
+    reports, status = [], 0
+    for path in args.files:
+        try:
+            report = verify_file(path, policy)
+        except MalformedInput as exc:
+            status = 2
+            reports.append({"file": path, "ok": False, "error": str(exc)})
+            if not args.json:
+                print(f"{path}: input: {exc}", file=sys.stderr)
+            continue
+        if not report.ok:
+            status = max(status, 1)
+        reports.append(report.to_json())
+        if not args.json:
+            for f in report.failures:
+                print(f"{path}: {f.check}: {f.reason}: {f.evidence}")
+    if args.json:
+        json.dump(reports, sys.stdout, indent=1)
+        print()
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
