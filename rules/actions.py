@@ -45,6 +45,7 @@ class Step:
     identities: tuple = ()  # toolchain versions
     passenv: tuple = ()  # (name, value) needed to run but not deciding the output (caches, proxies)
     report: bool = False  # write <out>.verify.json beside the artifact
+    prechecks: tuple = ()  # (input path, Policy): inputs verified before any command runs
 
     @property
     def tmp(self):
@@ -53,5 +54,5 @@ class Step:
     def signature(self):
         """A digest of everything that decides the artifact's bytes."""
         text = repr((self.rule, self.label, self.config, self.out, [attrs.astuple(c) for c in self.commands],
-                     attrs.astuple(self.policy), self.identities))
+                     attrs.astuple(self.policy), self.identities, self.prechecks))
         return hashlib.sha256(text.encode()).hexdigest()

@@ -33,6 +33,7 @@ class CLibAttrs:
     copts: tuple = attrs.field(default=(), converter=declare.string_list("copts"))
     deps: tuple = attrs.field(default=(), converter=node_list)
     linkopts: tuple = attrs.field(default=(), converter=declare.string_list("linkopts"))
+    verify: tuple = attrs.field(default=None, converter=declare.relaxations)
 
 
 def resolve_files(env, rule, name, attribute, values, suffixes=None):
@@ -73,6 +74,7 @@ class StaticCLib:
         visible = CcInfo.merge(CcInfo(includes=self.includes, defines=self.attrs.defines, headers=self.hdrs), deps)
         outdir = self.ctx.outdir(self.env, config, self.srcdir)
         tc = config.toolchain
+        policy = Policy(config.platform, relax=self.ctx.relaxations(self.env, self.attrs.verify, RULE, name))
         flags = (list(tc.default_copts(config.platform))
                  + [f"-D{d}" for d in visible.defines]
                  + [f"-I{i}" for i in visible.includes]
@@ -85,12 +87,12 @@ class StaticCLib:
             obj = os.path.join(outdir, "_objs", name, os.path.splitext(rel)[0] + ".o")
             step = Step(RULE, name, config.dirname, f"compile {src.path}", obj,
                         (Command(tc.cc(config.platform) + ["-c", src.abspath, "-o", tmp_of(obj)] + flags),),
-                        Policy(config.platform), (tc.identity(),), tuple(tc.env(config.platform).items()))
+                        policy, (tc.identity(),), tuple(tc.env(config.platform).items()))
             objects += self.ctx.step_nodes(self.env, step, [src], scan_paths=visible.includes + (src.dir.abspath,))
         archive = os.path.join(outdir, f"lib{name}.a")
         step = Step(RULE, name, config.dirname, "archive", archive,
                     (Command(tc.ar(config.platform) + [tmp_of(archive)] + [o.abspath for o in objects]),),
-                    Policy(config.platform), (tc.identity(),), tuple(tc.env(config.platform).items()))
+                    policy, (tc.identity(),), tuple(tc.env(config.platform).items()))
         node = self.ctx.step_nodes(self.env, step, objects)[0]
         node.attributes.sconsrules_target = self
         own = CcInfo(includes=self.includes, defines=self.attrs.defines, headers=self.hdrs, archives=(node,),

@@ -10,9 +10,10 @@ import SCons.Scanner.C
 
 from .errors import RuleError
 from .execute import NativeExecutor, perform
-from .declare import REGISTRY
+from .declare import REGISTRY, relaxations
 from .gosrc import GoSourceIndex
 from .toolchains.go import GoSDK
+from .toolchains.zig import zig_cache_dir
 
 STEP_SIG = "SCONSRULES_STEP_SIG"
 
@@ -52,6 +53,21 @@ class Context:
     def prefix_map_flags(self, env):
         """Source paths in objects relative to the project, not this machine's checkout."""
         return [f"-ffile-prefix-map={env.Dir('#').abspath}=."]
+
+    def relaxations(self, env, own, rule, name):
+        """The environment's SCONSRULES_VERIFY relaxations, overridden per check by the rule's verify=."""
+        try:
+            merged = dict(relaxations(env.get("SCONSRULES_VERIFY")))
+        except ValueError as exc:
+            raise RuleError(rule, name, f"SCONSRULES_VERIFY: {exc}") from None
+        merged.update(own)
+        return tuple(sorted(merged.items()))
+
+    def leak_paths(self, env, go, toolchain):
+        """Directories of this machine that must not appear in an artifact."""
+        paths = [env.Dir("#").abspath, os.path.expanduser("~"), go.goroot(), zig_cache_dir()]
+        paths += [os.environ[k] for k in ("GOPATH", "GOMODCACHE", "GOCACHE") if os.environ.get(k)]
+        return tuple(sorted({os.path.realpath(p) for p in paths if p and os.path.realpath(p) != "/"}))
 
     def go_sdk(self, env, rule, name):
         exe = env.subst(env.get("GO", "go"))

@@ -34,6 +34,23 @@ def string_list(name):
     return convert
 
 
+def relaxations(value):
+    """Converter for verify=: {check id: stated reason}; an unknown id or an empty reason is refused."""
+    from .verify.checks import CHECK_IDS
+
+    if value is None:
+        return ()
+    if not isinstance(value, dict):
+        raise AttributeError_(f"verify must be a dict of check id to reason, not {type(value).__name__}")
+    for check, reason in value.items():
+        if check not in CHECK_IDS:
+            close = difflib.get_close_matches(str(check), CHECK_IDS, n=1)
+            raise AttributeError_(f"verify: unknown check {check!r}" + (f" (did you mean '{close[0]}'?)" if close else ""))
+        if not isinstance(reason, str) or not reason.strip():
+            raise AttributeError_(f"verify: relaxing {check!r} needs a stated reason (a non-empty string)")
+    return tuple(sorted(value.items()))
+
+
 def build(cls, rule, name, kwargs):
     """Instantiate the attrs class `cls` from a rule call, turning every mistake into a RuleError."""
     if not isinstance(name, str) or not name or "/" in name or name.startswith("."):

@@ -42,11 +42,30 @@ def _emit(text):
         sys.stdout.flush()
 
 
+def _failure(step, report, subject):
+    first = report.failures[0]
+    more = f" (+{len(report.failures) - 1} more)" if len(report.failures) > 1 else ""
+    return f"[{step.config}] verify failed{subject}: {first.check}: {first.reason}: {first.evidence}{more}"
+
+
+def _verify(step, path, policy, subject=""):
+    try:
+        return verify_file(path, policy)
+    except MalformedInput as exc:
+        raise RuleError(step.rule, step.label, f"[{step.config}] verify{subject}: {exc}") from None
+
+
 def perform(step, executor):
     """Build `step`; raise RuleError (nothing left at step.out) on any failure."""
     os.makedirs(os.path.dirname(step.out), exist_ok=True)
     _remove(step.tmp)
     _remove(step.out)
+    for path, policy in step.prechecks:
+        subject = f" for input {os.path.basename(path)}"
+        report = _verify(step, path, policy, subject)
+        if not report.ok:
+            raise RuleError(step.rule, step.label, _failure(step, report, subject),
+                            "rebuild that library with a musl toolchain for this platform")
     for command in step.commands:
         try:
             code, output = executor.run(command, dict(step.passenv))
@@ -64,17 +83,14 @@ def perform(step, executor):
     if not os.path.exists(step.tmp):
         raise RuleError(step.rule, step.label, f"[{step.config}] {step.what} produced no output")
     try:
-        report = verify_file(step.tmp, step.policy)
-    except MalformedInput as exc:
+        report = _verify(step, step.tmp, step.policy)
+    except RuleError:
         _remove(step.tmp)
-        raise RuleError(step.rule, step.label, f"[{step.config}] verify: {exc}") from None
+        raise
     if not report.ok:
         _remove(step.tmp)
-        first = report.failures[0]
-        more = f" (+{len(report.failures) - 1} more)" if len(report.failures) > 1 else ""
-        raise RuleError(step.rule, step.label,
-                        f"[{step.config}] verify failed: {first.check}: {first.reason}: {first.evidence}{more}",
-                        "the artifact was not kept; fix the toolchain, flags or linkopts")
+        raise RuleError(step.rule, step.label, _failure(step, report, ""),
+                        "the artifact was not kept; fix the flags or toolchain, or relax the check with verify=")
     if step.report:
         data = report.to_json()
         data.update(file=os.path.basename(step.out), rule=step.rule, target=step.label, config=step.config)

@@ -54,6 +54,7 @@ class GoBinaryAttrs:
     x_defs: tuple = attrs.field(default=None, converter=_x_defs)
     static: bool = attrs.field(default=True, converter=_bool("static"))
     strip: bool = attrs.field(default=True, converter=_bool("strip"))
+    verify: tuple = attrs.field(default=None, converter=declare.relaxations)
 
     @package.validator
     def _package(self, attribute, value):
@@ -113,9 +114,14 @@ class GoCgoBinary:
         )
         passenv = dict(go.passenv())
         passenv.update(tc.env(plat))
-        step = Step(RULE, name, config.dirname, f"go build {pkg}", out, (command,),
-                    Policy(plat, static=self.attrs.static, stripped=self.attrs.strip),
-                    (tc.identity(), go.identity()), tuple(sorted(passenv.items())), report=True)
+        relax = self.ctx.relaxations(self.env, self.attrs.verify, RULE, name)
+        policy = Policy(plat, static=self.attrs.static, stripped=self.attrs.strip, go=True, cgo=True, trimpath=True,
+                        leak_paths=self.ctx.leak_paths(self.env, go, tc), leak_dwarf=self.attrs.strip, relax=relax)
+        # cdeps archives are checked again before the link: a foreign or glibc-built archive fails with the
+        # verifier's reason instead of a linker error.
+        prechecks = tuple((a.abspath, Policy(plat, relax=relax)) for a in cc.archives)
+        step = Step(RULE, name, config.dirname, f"go build {pkg}", out, (command,), policy,
+                    (tc.identity(), go.identity()), tuple(sorted(passenv.items())), report=True, prechecks=prechecks)
         sources = [self.env.File(f) for f in self.inputs] + list(cc.archives) + list(cc.headers)
         node = self.ctx.step_nodes(self.env, step, sources, scan_paths=cc.includes)[0]
         self.ctx.registry.binaries.append((node, self, config))

@@ -124,7 +124,8 @@ def go_cgo_binary(env, name, **kwargs):
 
 def generate(env):
     _add_options()
-    env.SetDefault(SCONSRULES_PLATFORMS=None, SCONSRULES_TOOLCHAIN="auto", SCONSRULES_BUILD_DIR="#build", GO="go")
+    env.SetDefault(SCONSRULES_PLATFORMS=None, SCONSRULES_TOOLCHAIN="auto", SCONSRULES_BUILD_DIR="#build",
+                   SCONSRULES_VERIFY={}, GO="go")
     env.AddMethod(static_c_lib, "StaticCLib")
     env.AddMethod(go_cgo_binary, "GoCgoBinary")
 

@@ -28,6 +28,10 @@ class GoSDK:
     def identity(self):
         return tool_identity([self.exe, "version"], [os.path.realpath(self.exe)])
 
+    def goroot(self):
+        """GOROOT of a standard layout (GOROOT/bin/go), found without running go."""
+        return os.path.dirname(os.path.dirname(os.path.realpath(self.exe)))
+
     def passenv(self):
         env = {k: os.environ[k] for k in PASSTHROUGH if k in os.environ}
         env.setdefault("HOME", os.path.expanduser("~"))

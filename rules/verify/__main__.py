@@ -8,7 +8,7 @@ import sys
 
 from ..platform import Platform
 from .checks import Policy, verify_file
-from .elf import MalformedInput
+from .errors import MalformedInput
 
 
 def _platform(text):

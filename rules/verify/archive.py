@@ -5,7 +5,7 @@ the host has, and must treat a hostile file as data.
 """
 import attrs
 
-from .elf import MalformedInput
+from .errors import MalformedInput
 
 AR_MAGIC = b"!<arch>\n"
 

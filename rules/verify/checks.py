@@ -4,14 +4,23 @@ A policy is drawn from what was asked for (platform, static, libc, strip); a che
 stated reason, which then shows in the report instead of silently disappearing.
 """
 import hashlib
+import re
 
 import attrs
 
 from ..platform import Platform
 from .archive import AR_MAGIC, read_archive
-from .elf import ELF_MAGIC, MalformedInput, read_elf
+from .elf import ELF_MAGIC, RELATIVE_RELOCS, read_elf
+from .errors import MalformedInput
 
-GLIBC_ONLY_PREFIXES = ("__isoc23_",)
+GLIBC_ONLY_PREFIXES = ("__isoc23_", "__libc_")
+BUILD_TEMP_PATTERNS = (rb"/tmp/go-build[0-9]+", rb"/tmp/go-link-[0-9]+", rb"\$WORK/b[0-9]+")
+CHECK_IDS = (
+    "identity.class", "identity.endian", "identity.machine", "type.executable", "link.interp", "link.needed",
+    "link.static", "libc", "libc.nss", "stripped", "hardening.gnu-stack", "hardening.wx", "hardening.relocs",
+    "go.buildinfo", "go.cgo", "go.goos", "go.goarch", "go.trimpath", "leaks.strings", "leaks.dwarf",
+    "archive.members", "archive.member-elf", "archive.member-type", "archive.deterministic", "archive.glibc-refs",
+)
 
 
 @attrs.frozen
@@ -20,6 +29,11 @@ class Policy:
     static: bool = True
     libc: str = "musl"  # the libc required; "any" accepts all
     stripped: bool = False
+    go: bool = False  # a Go binary: build info must be present
+    cgo: bool = False  # built with cgo: CGO_ENABLED=1
+    trimpath: bool = False  # built with -trimpath
+    leak_paths: tuple = ()  # absolute directories of the build machine that must not appear
+    leak_dwarf: bool = True  # also search DWARF (an unstripped build keeps toolchain paths there)
     relax: tuple = ()  # (check id, reason) pairs
 
     def relaxed(self, check):
@@ -110,7 +124,63 @@ def check_executable(facts, policy):
             f"PT_GNU_STACK {facts.gnu_stack}")
     out.add("hardening.wx", facts.wx_segments == 0, "no segment may be both writable and executable",
             f"{facts.wx_segments} W+X PT_LOAD segment(s)")
+    if facts.link_type == "static-pie" and libc != "glibc":
+        relative = RELATIVE_RELOCS.get(facts.machine, ())
+        other = [f"type {t} x{n}" for t, n in facts.dynamic_reloc_types if t not in relative]
+        out.add("hardening.relocs", not other, "a musl static-pie may carry only RELATIVE relocations",
+                ", ".join(other) or "RELATIVE only")
+    _check_go(out, facts, policy)
+    _check_leaks(out, facts, policy)
     return out
+
+
+def _check_go(out, facts, policy):
+    info = facts.go_buildinfo
+    if info is None:
+        if policy.go:
+            out.add("go.buildinfo", False, "a Go binary must carry its build information", "no .go.buildinfo")
+        return
+    out.add("go.buildinfo", True, "Go build information is present", f"{info.go_version} {info.path}")
+    if policy.cgo:
+        value = info.setting("CGO_ENABLED", "unset")
+        out.add("go.cgo", value == "1", "a cgo binary must be built with CGO_ENABLED=1", f"CGO_ENABLED={value}")
+    if policy.platform:
+        for key, want in (("GOOS", policy.platform.os), ("GOARCH", policy.platform.info.goarch)):
+            got = info.setting(key, "unset")
+            out.add(f"go.{key.lower()}", got == want, f"{key} must be {want} for {policy.platform}", f"{key}={got}")
+    if policy.trimpath:
+        value = info.setting("-trimpath", "false")
+        out.add("go.trimpath", value == "true", "the build asked for -trimpath", f"-trimpath={value}")
+
+
+def find_paths(data, prefixes):
+    """Printable strings in `data` that start with one of `prefixes` (whole path components only)."""
+    found = set()
+    patterns = [re.escape(p.rstrip("/").encode()) + rb"(?=[/\x00\s\"':]|$)" for p in prefixes if p.rstrip("/")]
+    patterns += list(BUILD_TEMP_PATTERNS)
+    for pattern in patterns:
+        for match in re.finditer(pattern, data):
+            end = match.end()
+            while end < len(data) and 0x21 <= data[end] < 0x7F and end - match.start() < 200:
+                end += 1
+            found.add(data[match.start():end].decode("latin-1"))
+            if len(found) >= 5:
+                return sorted(found)
+    return sorted(found)
+
+
+def _check_leaks(out, facts, policy):
+    leaked = find_paths(facts.other_data, policy.leak_paths)
+    out.add("leaks.strings", not leaked, "no absolute path of the build machine may be embedded",
+            ", ".join(leaked) or "none")
+    if facts.debug_data:
+        leaked = find_paths(facts.debug_data, policy.leak_paths)
+        if policy.leak_dwarf or not leaked:
+            out.add("leaks.dwarf", not leaked, "debug info must not name paths of the build machine",
+                    ", ".join(leaked) or "none")
+        else:
+            out.findings.append(Finding("leaks.dwarf", False, "debug info must not name paths of the build machine",
+                                        ", ".join(leaked), "unstripped: DWARF keeps the toolchain's paths"))
 
 
 def check_archive(members, policy):
@@ -160,6 +230,8 @@ def verify_bytes(path, data, policy):
             kind = "executable"
         summary = {"machine": facts.machine, "link_type": facts.link_type, "libc": facts.libc,
                    "stripped": facts.stripped}
+        if facts.go_buildinfo:
+            summary["go"] = facts.go_buildinfo.to_json()
     else:
         raise MalformedInput("neither an ELF file nor an ar archive")
     summary["size"] = len(data)

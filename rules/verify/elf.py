@@ -4,12 +4,18 @@ Reading is separate from judging (checks.py) so the same facts serve the build, 
 the JSON report. Any malformation surfaces as MalformedInput, never as a pyelftools traceback.
 """
 import io
+import zlib
 
 import attrs
 from elftools.common.exceptions import ELFError
 from elftools.elf.dynamic import DynamicSection
 from elftools.elf.elffile import ELFFile
+from elftools.elf.relocation import RelocationSection
 from elftools.elf.sections import NoteSection, SymbolTableSection
+
+from .gobuildinfo import MAGIC, find_blob, parse_blob
+
+from .errors import MalformedInput
 
 ELF_MAGIC = b"\x7fELF"
 DF_1_PIE = 0x08000000
@@ -19,10 +25,7 @@ GLIBC_SYMBOLS = ("__libc_setup_tls", "_dl_relocate_static_pie", "__tunables_init
 MUSL_STRINGS = (b"No error information",)
 MUSL_SYMBOLS = ("__init_libc", "__init_tls", "__copy_tls", "__libc_start_init")
 NSS_STRING = b"/etc/nsswitch.conf"
-
-
-class MalformedInput(Exception):
-    """The file is not a well-formed ELF image (or archive) we can reason about."""
+RELATIVE_RELOCS = {"EM_X86_64": (8,), "EM_AARCH64": (1027,)}  # R_X86_64_RELATIVE, R_AARCH64_RELATIVE
 
 
 @attrs.frozen
@@ -45,6 +48,10 @@ class ElfFacts:
     glibc_evidence: tuple
     musl_evidence: tuple
     nss_evidence: tuple
+    dynamic_reloc_types: tuple  # (type number, count) of the relocations applied at start-up
+    go_buildinfo: object  # GoBuildInfo or None
+    debug_data: bytes = attrs.field(repr=False)  # all DWARF, decompressed
+    other_data: bytes = attrs.field(repr=False)  # the file without its debug sections
 
     @property
     def link_type(self):
@@ -76,7 +83,8 @@ def read_elf(data):
     try:
         return _read(ELFFile(io.BytesIO(data)), data)
     except (ELFError, ValueError, KeyError, IndexError, TypeError, AttributeError, AssertionError,
-            OverflowError, MemoryError, RecursionError, UnicodeDecodeError, EOFError, io.UnsupportedOperation) as exc:
+            OverflowError, MemoryError, RecursionError, UnicodeDecodeError, EOFError, io.UnsupportedOperation,
+            zlib.error) as exc:
         raise MalformedInput(f"malformed ELF: {exc}".strip()) from None
     except Exception as exc:  # construct's own error types are not exported in one place
         if type(exc).__module__.startswith(("elftools", "construct")):
@@ -102,8 +110,21 @@ def _read(elf, data):
             wx += 1
     needed, pie = [], False
     symbols, undefined, sections, notes = set(), set(), [], []
+    relocs, named, debug, debug_ranges = {}, [], [], []
     for sec in elf.iter_sections():
         sections.append(sec.name)
+        if sec.name == ".go.buildinfo" and sec["sh_type"] != "SHT_NOBITS":
+            named.append((sec.name, sec.data()))
+        if sec.name.startswith((".debug_", ".zdebug_")) and sec["sh_type"] != "SHT_NOBITS":
+            debug_ranges.append((sec["sh_offset"], sec["sh_offset"] + sec["sh_size"]))
+            raw = sec.data()
+            if raw.startswith(b"ZLIB") and len(raw) > 12:
+                raw = zlib.decompress(raw[12:])
+            debug.append(raw)
+        if isinstance(sec, RelocationSection) and not sec.name.startswith((".rela.debug", ".rel.debug")):
+            if elf.header["e_type"] != "ET_REL" and sec["sh_flags"] & 2:  # SHF_ALLOC: applied at run time
+                for rel in sec.iter_relocations():
+                    relocs[rel["r_info_type"]] = relocs.get(rel["r_info_type"], 0) + 1
         if isinstance(sec, DynamicSection):
             for tag in sec.iter_tags():
                 if tag.entry.d_tag == "DT_NEEDED":
@@ -136,6 +157,11 @@ def _read(elf, data):
     nss = sorted(s for s in symbols | undefined if s.startswith("__nss_"))[:5]
     if NSS_STRING in data:
         nss.append(f"string {NSS_STRING.decode()!r}")
+    writable = [seg.data() for seg in elf.iter_segments() if seg["p_type"] == "PT_LOAD" and seg["p_flags"] & 2]
+    go = parse_blob(find_blob(named, writable)) if MAGIC in data else None
+    other = bytearray(data)
+    for start, end in debug_ranges:
+        other[start:end] = bytes(max(0, min(end, len(data)) - start))
     return ElfFacts(
         elf_class=elf.elfclass,
         little_endian=elf.little_endian,
@@ -155,4 +181,8 @@ def _read(elf, data):
         glibc_evidence=tuple(glibc),
         musl_evidence=tuple(musl),
         nss_evidence=tuple(nss),
+        dynamic_reloc_types=tuple(sorted(relocs.items())),
+        go_buildinfo=go,
+        debug_data=b"".join(debug),
+        other_data=bytes(other),
     )
