@@ -93,40 +93,11 @@ def run_binary(path, platform):
     return subprocess.run(argv, capture_output=True, text=True, timeout=120)
 
 
-# The verifier corpus, built with the real compilers.
-HELLO = '#include <stdio.h>\nint main(void) { puts("hi"); return 0; }\n'
-LOOKUP = '#include <netdb.h>\nint main(void) { struct addrinfo *r; return getaddrinfo("localhost", 0, 0, &r); }\n'
-FORTIFIED = '#include <stdio.h>\nvoid f(char *b, int n) { snprintf(b, 8, "%d", n); }\n'
-
-
-def _sh(*argv, cwd):
-    subprocess.run(argv, cwd=cwd, check=True, capture_output=True)
-
-
 @pytest.fixture(scope="session")
 def corpus(tmp_path_factory):
-    d = str(tmp_path_factory.mktemp("corpus"))
-    for name, text in [("hello.c", HELLO), ("lookup.c", LOOKUP), ("fort.c", FORTIFIED)]:
-        with open(os.path.join(d, name), "w") as fh:
-            fh.write(text)
-    gcc, musl = require("gcc"), require("musl-gcc")
-    zig = require("zig")
-    _sh(gcc, "-O2", "hello.c", "-o", "glibc-dynamic", cwd=d)
-    _sh(gcc, "-O2", "-static", "lookup.c", "-o", "glibc-static-nss", cwd=d)
-    _sh(musl, "-O2", "-static", "hello.c", "-o", "musl-static", cwd=d)
-    _sh(musl, "-O2", "-static", "-s", "hello.c", "-o", "musl-static-stripped", cwd=d)
-    _sh(musl, "-O2", "-static-pie", "hello.c", "-o", "musl-gcc-static-pie", cwd=d)
-    _sh(zig, "cc", "-target", "x86_64-linux-musl", "-O2", "-static-pie", "-fPIE", "hello.c", "-o", "zig-static-pie", cwd=d)
-    _sh(zig, "cc", "-target", "aarch64-linux-musl", "-O2", "-static", "-s", "hello.c", "-o", "zig-arm64", cwd=d)
-    _sh(gcc, "-O2", "-D_FORTIFY_SOURCE=2", "-c", "fort.c", "-o", "fort-glibc.o", cwd=d)
-    _sh("ar", "rcsD", "libglibc.a", "fort-glibc.o", cwd=d)
-    _sh(musl, "-O2", "-c", "fort.c", "-o", "fort-musl.o", cwd=d)
-    _sh("ar", "rcsD", "libmusl.a", "fort-musl.o", cwd=d)
-    _sh("ar", "rcsU", "libnondet.a", "fort-musl.o", cwd=d)
-    with open(os.path.join(d, "musl-static"), "rb") as fh:
-        data = fh.read()
-    with open(os.path.join(d, "truncated"), "wb") as fh:
-        fh.write(data[:100])
-    with open(os.path.join(d, "random"), "wb") as fh:
-        fh.write(os.urandom(4096))
-    return d
+    """The verifier corpus (tests/corpus.py), built once per session with the real compilers."""
+    from corpus import build_corpus
+    for tool in ("gcc", "musl-gcc", "zig", "go", "ar"):
+        require(tool)
+    return build_corpus(str(tmp_path_factory.mktemp("corpus")))
+

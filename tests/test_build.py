@@ -218,3 +218,37 @@ def test_reproducible_across_checkouts(built, tmp_path):
         with open(artifact(built, config), "rb") as fh:
             data = fh.read()
         assert built.root.encode() not in data
+
+
+def test_verify_relaxation_with_reason_builds_and_shows_in_the_report(project):
+    require("musl-gcc")
+    built = chain_project(project, toolchain="musl-gcc", platforms=("linux/amd64",))
+    text = built.read("SConscript").replace("linkopts=[]", 'linkopts=["-Wl,-z,execstack"]')
+    built.write("SConscript", text.replace('cdeps=[mid],', 'cdeps=[mid], verify={"hardening.gnu-stack": "legacy asm"},'))
+    built.scons()
+    with open(artifact(built, "linux-amd64-musl-musl-gcc") + ".verify.json") as fh:
+        report = json.load(fh)
+    stack = [c for c in report["checks"] if c["check"] == "hardening.gnu-stack"][0]
+    assert report["ok"] and stack == {"check": "hardening.gnu-stack", "ok": False, "relaxed": "legacy asm",
+                                      "reason": stack["reason"], "evidence": "PT_GNU_STACK rwx"}
+
+
+def test_environment_default_relaxation(project):
+    require("musl-gcc")
+    built = chain_project(project, toolchain="musl-gcc", platforms=("linux/amd64",))
+    built.write("SConscript", built.read("SConscript").replace("linkopts=[]", 'linkopts=["-Wl,-z,execstack"]'))
+    built.write("SConstruct", SCONSTRUCT.replace("])", "], SCONSRULES_VERIFY={'hardening.gnu-stack': 'vendor blob'})"))
+    built.scons()
+    with open(artifact(built, "linux-amd64-musl-musl-gcc") + ".verify.json") as fh:
+        assert "vendor blob" in fh.read()
+
+
+def test_build_report_holds_go_build_info(built):
+    with open(artifact(built, "linux-arm64-musl-zig") + ".verify.json") as fh:
+        report = json.load(fh)
+    go = report["summary"]["go"]
+    assert go["path"] == "example.com/clib-chain/cmd/chain"
+    assert go["settings"]["GOARCH"] == "arm64" and go["settings"]["CGO_ENABLED"] == "1"
+    checks = {c["check"]: c for c in report["checks"]}
+    for check in ("go.cgo", "go.goos", "go.goarch", "go.trimpath", "leaks.strings", "stripped", "libc"):
+        assert checks[check]["ok"], checks[check]

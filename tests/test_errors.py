@@ -34,6 +34,10 @@ CASES = [
      "GoCgoBinary 'app': strip must be True or False, not 'yes'"),
     ("env.GoCgoBinary('app', package='.', x_defs=['a=b'])",
      "GoCgoBinary 'app': x_defs must be a dict"),
+    ("env.GoCgoBinary('app', package='.', verify={'hardening.gnustack': 'x'})",
+     "GoCgoBinary 'app': verify: unknown check 'hardening.gnustack' (did you mean 'hardening.gnu-stack'?)"),
+    ("env.StaticCLib('a', srcs=['a.c'], verify={'stripped': ''})",
+     "StaticCLib 'a': verify: relaxing 'stripped' needs a stated reason"),
     ("env.GoCgoBinary('app', package='.', module='sub')",
      "GoCgoBinary 'app': no go.mod found at or above"),
 ]

@@ -3,6 +3,7 @@ import os
 
 import pytest
 
+from corpus import EXPECTED, zig_exe
 from sconsrules.platform import Platform
 from sconsrules.verify import MalformedInput, Policy, verify_bytes, verify_file
 
@@ -14,30 +15,52 @@ def failed(report):
     return sorted({f.check for f in report.failures})
 
 
-# (file, platform, policy options, expected failing checks, link type, libc)
-CASES = [
-    ("glibc-dynamic", AMD64, {}, ["libc", "link.interp", "link.needed", "link.static"], "dynamic", "glibc"),
-    ("glibc-static-nss", AMD64, {}, ["libc", "libc.nss"], "static", "glibc"),
-    ("musl-static", AMD64, {}, [], "static", "musl"),
-    ("musl-static", AMD64, {"stripped": True}, ["stripped"], "static", "musl"),
-    ("musl-static-stripped", AMD64, {"stripped": True}, [], "static", None),
-    ("musl-gcc-static-pie", AMD64, {}, ["link.interp", "link.needed", "link.static"], "dynamic", "musl"),
-    ("zig-static-pie", AMD64, {}, [], "static-pie", None),
-    ("zig-arm64", ARM64, {"stripped": True}, [], "static", None),
-    ("zig-arm64", AMD64, {}, ["identity.machine"], "static", None),
-    ("musl-static", ARM64, {}, ["identity.machine"], "static", "musl"),
-]
+def _policy(corpus, platform, options):
+    options = dict(options)
+    if "leak_paths" in options:
+        zig_dir = os.path.dirname(zig_exe())
+        options["leak_paths"] = tuple(p.format(corpus=corpus, zig=zig_dir) for p in options["leak_paths"])
+    return Policy(Platform.parse(platform), **options)
 
 
-@pytest.mark.parametrize("name, platform, options, failures, link, libc", CASES)
-def test_corpus_executables(corpus, name, platform, options, failures, link, libc):
-    report = verify_file(os.path.join(corpus, name), Policy(platform, **options))
+@pytest.mark.parametrize("name, platform, options, failures, link, libc", EXPECTED,
+                         ids=[f"{e[0]}-{e[1].split('/')[1]}-{'+'.join(e[3]) or 'ok'}" for e in EXPECTED])
+def test_corpus(corpus, name, platform, options, failures, link, libc):
+    report = verify_file(os.path.join(corpus, name), _policy(corpus, platform, options))
     assert failed(report) == failures
     assert report.ok == (not failures)
     assert report.summary["link_type"] == link
     if libc:
         assert report.summary["libc"] == libc
-    assert report.summary["libc"] != "glibc" or libc == "glibc"
+
+
+def test_go_build_info_is_read(corpus):
+    report = verify_file(os.path.join(corpus, "go-cgo-arm64"), Policy(ARM64, go=True))
+    go = report.summary["go"]
+    assert go["go_version"].startswith("go1.") and go["main"]["path"] == "example.com/corpus"
+    assert go["settings"]["GOARCH"] == "arm64" and go["settings"]["CGO_ENABLED"] == "1"
+    assert go["settings"]["-trimpath"] == "true"
+
+
+def test_leak_evidence_names_the_path(corpus):
+    report = verify_file(os.path.join(corpus, "go-pure-no-trimpath"), Policy(AMD64, leak_paths=(corpus,)))
+    leak = [f for f in report.failures if f.check == "leaks.strings"][0]
+    assert corpus in leak.evidence
+
+
+def test_relaxed_check_shows_in_the_report(corpus):
+    policy = Policy(AMD64, stripped=True, relax=(("stripped", "debug build for a profiler"),))
+    report = verify_file(os.path.join(corpus, "musl-static"), policy)
+    assert report.ok
+    relaxed = [c for c in report.to_json()["checks"] if c["relaxed"]]
+    assert [(c["check"], c["ok"], c["relaxed"]) for c in relaxed] == [("stripped", False, "debug build for a profiler")]
+    assert ".symtab" in relaxed[0]["evidence"]
+
+
+def test_static_pie_relocations_are_relative_only(corpus):
+    report = verify_file(os.path.join(corpus, "zig-static-pie"), Policy(AMD64))
+    check = [f for f in report.findings if f.check == "hardening.relocs"][0]
+    assert check.ok and check.evidence == "RELATIVE only"
 
 
 def test_dynamic_is_allowed_when_not_static(corpus):

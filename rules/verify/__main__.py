@@ -4,6 +4,7 @@ Exit 0: every check passed for every file; 1: a check failed; 2: usage error or 
 """
 import argparse
 import json
+import os
 import sys
 
 from ..platform import Platform
@@ -24,10 +25,18 @@ def main(argv=None):
     parser.add_argument("--static", action="store_true", help="require a static or static-pie executable")
     parser.add_argument("--libc", choices=["musl", "any"], default="musl", help="required libc (default: musl)")
     parser.add_argument("--stripped", action="store_true", help="require no symbol table and no debug sections")
+    parser.add_argument("--cgo", action="store_true", help="a Go binary built with cgo: require CGO_ENABLED=1")
+    parser.add_argument("--trimpath", action="store_true", help="a Go binary built with -trimpath: require it")
+    parser.add_argument("--leak-path", action="append", metavar="DIR",
+                        help="a directory of the build machine that must not appear in the file "
+                             "(repeatable; default: the current directory and $HOME)")
     parser.add_argument("--json", action="store_true", help="print a JSON report of every check")
     parser.add_argument("files", nargs="+", metavar="FILE")
     args = parser.parse_args(argv)
-    policy = Policy(platform=args.platform, static=args.static, libc=args.libc, stripped=args.stripped)
+    leak_paths = args.leak_path if args.leak_path is not None else [os.getcwd(), os.path.expanduser("~")]
+    policy = Policy(platform=args.platform, static=args.static, libc=args.libc, stripped=args.stripped,
+                    go=args.cgo or args.trimpath, cgo=args.cgo, trimpath=args.trimpath,
+                    leak_paths=tuple(os.path.abspath(p) for p in leak_paths if os.path.abspath(p) != "/"))
     reports, status = [], 0
     for path in args.files:
         try:

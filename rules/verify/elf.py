@@ -4,6 +4,7 @@ Reading is separate from judging (checks.py) so the same facts serve the build, 
 the JSON report. Any malformation surfaces as MalformedInput, never as a pyelftools traceback.
 """
 import io
+import re
 import zlib
 
 import attrs
@@ -24,6 +25,7 @@ GLIBC_STRINGS = (b"GLIBC_TUNABLES", b"Fatal glibc error", b"/etc/ld.so.cache")
 GLIBC_SYMBOLS = ("__libc_setup_tls", "_dl_relocate_static_pie", "__tunables_init")
 MUSL_STRINGS = (b"No error information",)
 MUSL_SYMBOLS = ("__init_libc", "__init_tls", "__copy_tls", "__libc_start_init")
+MARKER_SYMBOLS = GLIBC_SYMBOLS + MUSL_SYMBOLS
 NSS_STRING = b"/etc/nsswitch.conf"
 RELATIVE_RELOCS = {"EM_X86_64": (8,), "EM_AARCH64": (1027,)}  # R_X86_64_RELATIVE, R_AARCH64_RELATIVE
 
@@ -131,6 +133,12 @@ def _read(elf, data):
                     needed.append(tag.needed)
                 elif tag.entry.d_tag == "DT_FLAGS_1" and tag.entry.d_val & DF_1_PIE:
                     pie = True
+        elif isinstance(sec, SymbolTableSection) and elf.header["e_type"] != "ET_REL":
+            # An executable's symbol table can hold 100k entries: look up the few names we judge by in its
+            # string table instead of decoding every symbol.
+            names = sec.stringtable.data()
+            symbols.update(n for n in MARKER_SYMBOLS if b"\0" + n.encode() + b"\0" in names)
+            symbols.update(m.decode() for m in re.findall(rb"\0(__nss_[A-Za-z0-9_]+)(?=\0)", names)[:5])
         elif isinstance(sec, SymbolTableSection):
             for sym in sec.iter_symbols():
                 if not sym.name:
