@@ -26,6 +26,7 @@ class Command:
     argv: tuple = attrs.field(converter=tuple)
     env: tuple = attrs.field(default=(), converter=_pairs)  # decides the output: in the signature
     cwd: str = None
+    network: bool = False  # only module downloads; a container executor runs these apart
 
     def render(self):
         words = [f"{k}={shlex.quote(v)}" for k, v in self.env] + [shlex.quote(a) for a in self.argv]
@@ -41,11 +42,12 @@ class Step:
     what: str  # short description for the progress line
     out: str  # final path
     commands: tuple
-    policy: Policy
+    policy: Policy  # None: the output is a stamp (the step's signature), not an artifact to verify
     identities: tuple = ()  # toolchain versions
     passenv: tuple = ()  # (name, value) needed to run but not deciding the output (caches, proxies)
     report: bool = False  # write <out>.verify.json beside the artifact
     prechecks: tuple = ()  # (input path, Policy): inputs verified before any command runs
+    executor: str = "native"  # which executor runs the commands (a container toolchain's name)
 
     @property
     def tmp(self):
@@ -54,5 +56,6 @@ class Step:
     def signature(self):
         """A digest of everything that decides the artifact's bytes."""
         text = repr((self.rule, self.label, self.config, self.out, [attrs.astuple(c) for c in self.commands],
-                     attrs.astuple(self.policy), self.identities, self.prechecks))
+                     attrs.astuple(self.policy) if self.policy else None, self.identities,
+                     self.prechecks, self.executor))
         return hashlib.sha256(text.encode()).hexdigest()

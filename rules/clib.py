@@ -75,6 +75,8 @@ class StaticCLib:
         outdir = self.ctx.outdir(self.env, config, self.srcdir)
         tc = config.toolchain
         policy = Policy(config.platform, relax=self.ctx.relaxations(self.env, self.attrs.verify, RULE, name))
+        executor = self.ctx.executor_for(self.env, tc, RULE, name)
+        image = list(tc.sources())
         flags = (list(tc.default_copts(config.platform))
                  + [f"-D{d}" for d in visible.defines]
                  + [f"-I{i}" for i in visible.includes]
@@ -87,13 +89,14 @@ class StaticCLib:
             obj = os.path.join(outdir, "_objs", name, os.path.splitext(rel)[0] + ".o")
             step = Step(RULE, name, config.dirname, f"compile {src.path}", obj,
                         (Command(tc.cc(config.platform) + ["-c", src.abspath, "-o", tmp_of(obj)] + flags),),
-                        policy, (tc.identity(),), tuple(tc.env(config.platform).items()))
-            objects += self.ctx.step_nodes(self.env, step, [src], scan_paths=visible.includes + (src.dir.abspath,))
+                        policy, (tc.identity(),), tuple(tc.env(config.platform).items()), executor=executor)
+            objects += self.ctx.step_nodes(self.env, step, [src] + image,
+                                           scan_paths=visible.includes + (src.dir.abspath,))
         archive = os.path.join(outdir, f"lib{name}.a")
         step = Step(RULE, name, config.dirname, "archive", archive,
                     (Command(tc.ar(config.platform) + [tmp_of(archive)] + [o.abspath for o in objects]),),
-                    policy, (tc.identity(),), tuple(tc.env(config.platform).items()))
-        node = self.ctx.step_nodes(self.env, step, objects)[0]
+                    policy, (tc.identity(),), tuple(tc.env(config.platform).items()), executor=executor)
+        node = self.ctx.step_nodes(self.env, step, objects + image)[0]
         node.attributes.sconsrules_target = self
         own = CcInfo(includes=self.includes, defines=self.attrs.defines, headers=self.hdrs, archives=(node,),
                      linkopts=(self.attrs.linkopts,) if self.attrs.linkopts else ())

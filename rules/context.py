@@ -10,6 +10,7 @@ import SCons.Scanner.C
 
 from .errors import RuleError
 from .execute import NativeExecutor, perform
+from .execute.container import ContainerExecutor
 from .declare import REGISTRY, relaxations
 from .gosrc import GoSourceIndex
 from .toolchains.go import GoSDK
@@ -21,7 +22,7 @@ STEP_SIG = "SCONSRULES_STEP_SIG"
 def _run_step(target, source, env):
     step = target[0].attributes.sconsrules_step
     try:
-        perform(step, CONTEXT.executor)
+        perform(step, CONTEXT.executors[step.executor])
     except RuleError as exc:
         raise SCons.Errors.BuildError(node=target[0], errstr=exc.line(), status=2, exitstatus=2) from None
     return 0
@@ -39,7 +40,7 @@ class Context:
     def __init__(self):
         self.registry = REGISTRY
         self.gosrc = GoSourceIndex()
-        self.executor = NativeExecutor()
+        self.executors = {"native": NativeExecutor()}
         self._go = {}
         self.builder = SCons.Builder.Builder(action=STEP_ACTION)
         self.scanning_builder = SCons.Builder.Builder(action=STEP_ACTION, source_scanner=SCons.Scanner.C.CScanner())
@@ -53,6 +54,20 @@ class Context:
     def prefix_map_flags(self, env):
         """Source paths in objects relative to the project, not this machine's checkout."""
         return [f"-ffile-prefix-map={env.Dir('#').abspath}=."]
+
+    def executor_for(self, env, toolchain, rule, name, sources=()):
+        """The executor key for `toolchain`; a container's mounts grow with every source tree it must see."""
+        if not hasattr(toolchain, "container_env"):
+            return "native"
+        executor = self.executors.get(toolchain.name)
+        if executor is None:
+            build = env.Dir(env["SCONSRULES_BUILD_DIR"]).abspath
+            executor = ContainerExecutor(toolchain, {(build, False), (toolchain.cache_dir, False)}, rule, name)
+            self.executors[toolchain.name] = executor
+        for path in (env.Dir("#").abspath,) + tuple(sources):
+            if not any(path == m or path.startswith(m + os.sep) for m, _ in executor.mounts):
+                executor.mounts.add((path, True))
+        return toolchain.name
 
     def relaxations(self, env, own, rule, name):
         """The environment's SCONSRULES_VERIFY relaxations, overridden per check by the rule's verify=."""

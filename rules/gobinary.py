@@ -89,7 +89,11 @@ class GoCgoBinary:
         cc = CcInfo.merge(CcInfo(), [self.ctx.registry.realize(d, config) for d in self.cdeps])
         tc = config.toolchain
         plat = config.platform
-        go = self.ctx.go_sdk(self.env, RULE, name)
+        go = tc.go_sdk() or self.ctx.go_sdk(self.env, RULE, name)
+        executor = self.ctx.executor_for(self.env, tc, RULE, name, sources=(self.module.root,))
+        extra = list(tc.sources())
+        if executor != "native":
+            extra.append(self._download_modules(config, go, executor, extra))
         cflags = (list(tc.default_copts(plat)) + [f"-D{d}" for d in cc.defines] + [f"-I{i}" for i in cc.includes]
                   + self.ctx.prefix_map_flags(self.env))
         ldflags = [a.abspath for a in cc.archives] + list(cc.flat_linkopts)
@@ -121,8 +125,31 @@ class GoCgoBinary:
         # verifier's reason instead of a linker error.
         prechecks = tuple((a.abspath, Policy(plat, relax=relax)) for a in cc.archives)
         step = Step(RULE, name, config.dirname, f"go build {pkg}", out, (command,), policy,
-                    (tc.identity(), go.identity()), tuple(sorted(passenv.items())), report=True, prechecks=prechecks)
-        sources = [self.env.File(f) for f in self.inputs] + list(cc.archives) + list(cc.headers)
+                    (tc.identity(), go.identity()), tuple(sorted(passenv.items())), report=True, prechecks=prechecks,
+                    executor=executor)
+        sources = [self.env.File(f) for f in self.inputs] + list(cc.archives) + list(cc.headers) + extra
         node = self.ctx.step_nodes(self.env, step, sources, scan_paths=cc.includes)[0]
         self.ctx.registry.binaries.append((node, self, config))
         return node
+
+    def _download_modules(self, config, go, executor, image):
+        """Fetching modules is its own step, the only one given the network; go.sum verifies what arrives.
+
+        One per module and configuration (memoized), so binaries of one module share it.
+        """
+        key = ("go mod download", self.module.root, config)
+        if key not in self.ctx.registry.realized:
+            root = self.module.root
+            rel = os.path.relpath(root, self.env.Dir("#").abspath).replace("..", "__")
+            out = os.path.join(self.env.Dir(self.env["SCONSRULES_BUILD_DIR"]).abspath, config.dirname, "_gomod",
+                               rel, "download.stamp")
+            proxy = os.environ.get("GOPROXY") or "https://proxy.golang.org,direct"
+            command = Command([go.exe, "mod", "download"],
+                              env=dict(GO_FIXED_ENV, GOPROXY=proxy, GOSUMDB=os.environ.get("GOSUMDB", "sum.golang.org")),
+                              cwd=root, network=True)
+            step = Step(RULE, os.path.basename(root), config.dirname, "go mod download", out, (command,), None,
+                        (config.toolchain.identity(),), executor=executor)
+            sums = [os.path.join(root, f) for f in ("go.mod", "go.sum") if os.path.exists(os.path.join(root, f))]
+            self.ctx.registry.realized[key] = self.ctx.step_nodes(self.env, step, [self.env.File(f) for f in sums] + image)[0]
+        return self.ctx.registry.realized[key]
+

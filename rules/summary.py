@@ -34,7 +34,10 @@ def print_summary(registry):
     header = ("artifact", "platform", "toolchain", "size", "link", "libc", "sha256")
     widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
     line = "  ".join("{:<%d}" % w for w in widths)
-    print("\nsconsrules: artifacts (verified)")
-    print(line.format(*header))
-    for row in sorted(rows):
-        print(line.format(*row))
+    try:
+        print("\nsconsrules: artifacts (verified)")
+        print(line.format(*header))
+        for row in sorted(rows):
+            print(line.format(*row))
+    except OSError:
+        pass  # stdout closed early (e.g. piped into head)

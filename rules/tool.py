@@ -11,13 +11,15 @@ import traceback
 import SCons.Node
 import SCons.Script
 
-from . import declare, summary, toolchains
+from . import declare, images, summary, toolchains
+from .execute.container import client_or_error
 from .clib import CLibAttrs, StaticCLib
 from .config import Configuration
 from .context import CONTEXT
 from .errors import RuleError
 from .gobinary import GoBinaryAttrs, GoCgoBinary
 from .platform import Platform
+from .toolchains.container import ContainerToolchain, lookup_image, platforms_for, sanitize, split_command
 
 _options_added = False
 
@@ -122,12 +124,80 @@ def go_cgo_binary(env, name, **kwargs):
     return nodes
 
 
+@_user_errors
+def container_toolchain(env, image=None, dockerfile=None, context=None, cc="gcc", cxx="g++", ar="ar", go="go",
+                        platforms=None, name=None):
+    """A toolchain inside a container image (named, or built from a Dockerfile the build tracks)."""
+    rule = "ContainerToolchain"
+    label = image or dockerfile or "?"
+    if (image is None) == (dockerfile is None):
+        raise RuleError(rule, label, "give exactly one of image= or dockerfile=")
+    try:
+        commands = dict(cc_command=split_command(cc, "cc"), cxx_command=split_command(cxx, "cxx"),
+                        ar_command=split_command(ar, "ar"), go_command=split_command(go, "go")[0])
+        declared = _parse_platforms(rule, label, platforms, "platforms") if platforms else None
+    except ValueError as exc:
+        raise RuleError(rule, label, str(exc)) from None
+    if image is not None:
+        if not isinstance(image, str) or not image:
+            raise RuleError(rule, label, "image must be an image reference such as 'builder:tag'")
+        image_id, arch = lookup_image(client_or_error(rule, image), image, rule, image)
+        tc_name = name or "ctr-" + sanitize(image)
+        return ContainerToolchain(name=tc_name, display=image, platforms=platforms_for(arch, declared), image=image,
+                                  resolved_id=image_id, **commands)
+    dockerfile_node = env.File(dockerfile)
+    context_dir = env.Dir(context) if context else dockerfile_node.dir
+    if not dockerfile_node.exists():
+        raise RuleError(rule, dockerfile, f"Dockerfile not found: {dockerfile_node.path}")
+    if not os.path.isdir(context_dir.abspath):
+        raise RuleError(rule, dockerfile, f"context directory not found: {context_dir.path}")
+    rel = os.path.relpath(dockerfile_node.abspath, env.Dir("#").abspath)
+    tc_name = name or "ctr-" + sanitize(os.path.dirname(rel) or "dockerfile")
+    tag = f"sconsrules/{tc_name.lower()}:latest"
+    out = os.path.join(env.Dir(env["SCONSRULES_BUILD_DIR"]).abspath, "images", tc_name + ".id")
+    files = sorted(set(images.context_files(context_dir.abspath)) | {dockerfile_node.abspath})
+    node = images.image_node(env, images.DOCKERFILE_BUILDER, out, files,
+                             {"rule": rule, "label": rel, "tag": tag, "dockerfile": dockerfile_node.abspath,
+                              "context": context_dir.abspath})
+    return ContainerToolchain(name=tc_name, display=rel, platforms=platforms_for(None, declared), image_id_file=out,
+                              image_node=node, **commands)
+
+
+@_user_errors
+def scratch_image(env, tag, binary, ca_certs=False, args=()):
+    """A `FROM scratch` image holding only the verified static binary (and CA certificates when asked)."""
+    rule = "ScratchImage"
+    nodes = env.Flatten([binary])
+    if len(nodes) != 1:
+        raise RuleError(rule, tag, f"needs exactly one binary (one platform), got {len(nodes)}",
+                        "pass one element of what GoCgoBinary returned, e.g. app[0]")
+    node = nodes[0]
+    step = getattr(node.attributes, "sconsrules_step", None)
+    if step is None or step.rule != "GoCgoBinary":
+        raise RuleError(rule, tag, "binary must be a node returned by GoCgoBinary")
+    if not isinstance(ca_certs, bool):
+        raise RuleError(rule, tag, f"ca_certs must be True or False, not {ca_certs!r}")
+    if ca_certs and not os.path.exists(images.CA_BUNDLE):
+        raise RuleError(rule, tag, f"ca_certs=True needs {images.CA_BUNDLE} on this machine",
+                        "install ca-certificates")
+    out = os.path.join(env.Dir(env["SCONSRULES_BUILD_DIR"]).abspath, "images", sanitize(tag) + ".id")
+    platform = str(step.policy.platform)
+    spec = {"rule": rule, "tag": tag, "binary": node.abspath, "ca_certs": ca_certs, "args": list(args),
+            "platform": platform}
+    sources = [node] + ([env.File(images.CA_BUNDLE)] if ca_certs else [])
+    result = images.image_node(env, images.SCRATCH_BUILDER, out, sources, spec)
+    env.Alias(tag, result)
+    return result
+
+
 def generate(env):
     _add_options()
     env.SetDefault(SCONSRULES_PLATFORMS=None, SCONSRULES_TOOLCHAIN="auto", SCONSRULES_BUILD_DIR="#build",
                    SCONSRULES_VERIFY={}, GO="go")
     env.AddMethod(static_c_lib, "StaticCLib")
     env.AddMethod(go_cgo_binary, "GoCgoBinary")
+    env.AddMethod(container_toolchain, "ContainerToolchain")
+    env.AddMethod(scratch_image, "ScratchImage")
 
 
 def exists(env):

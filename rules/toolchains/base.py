@@ -37,6 +37,14 @@ class Toolchain:
         """A string that changes whenever the toolchain could produce different bytes."""
         raise NotImplementedError
 
+    def sources(self):
+        """Nodes every step in this toolchain depends on (a built image's ID file)."""
+        return ()
+
+    def go_sdk(self):
+        """The Go inside this toolchain, or None to use the host's `go` (env["GO"])."""
+        return None
+
     def missing(self):
         """None when usable, otherwise the reason it is not."""
         return None

@@ -1,32 +1,20 @@
 """Running Steps: commands to a temporary path, verify, then rename, so that nothing unverified ever
 sits at a target path (SCons keeps a failed action's output and may later call it up to date).
 
-The executor decides where a Command runs; everything else here is shared by every executor.
+An executor decides only where a Command runs (native.py: this machine; container.py: a builder container);
+everything else here is shared by every executor.
 """
 import json
 import os
-import subprocess
 import sys
 import threading
 
-from .errors import RuleError
-from .verify import MalformedInput, verify_file
+from ..errors import RuleError
+from ..verify import MalformedInput, verify_file
+from .native import NativeExecutor
 
+__all__ = ["NativeExecutor", "perform"]
 _print_lock = threading.Lock()
-
-
-class NativeExecutor:
-    """Runs a Command as a subprocess on this machine with a minimal, explicit environment."""
-
-    name = "native"
-
-    def run(self, command, passenv):
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-        env.update(passenv)
-        env.update(command.env)
-        proc = subprocess.run(list(command.argv), cwd=command.cwd, env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        return proc.returncode, proc.stdout.decode(errors="replace")
 
 
 def _remove(path):
@@ -80,6 +68,11 @@ def perform(step, executor):
             _emit(f"sconsrules: failed command ({executor.name}):\n  {command.render()}")
             raise RuleError(step.rule, step.label, f"[{step.config}] {step.what} failed (exit {code})",
                             "see the compiler output above")
+    if step.policy is None:
+        with open(step.tmp, "w") as fh:
+            fh.write(step.signature() + "\n")
+        os.replace(step.tmp, step.out)
+        return None
     if not os.path.exists(step.tmp):
         raise RuleError(step.rule, step.label, f"[{step.config}] {step.what} produced no output")
     try:

@@ -1,0 +1,174 @@
+"""Runs Commands inside one long-lived builder container per toolchain and scons run, through the Docker SDK.
+
+The source trees are mounted read-only and the output and cache directories read-write, all at their host
+paths, so a Command means the same thing inside and outside. Actions run as the invoking uid:gid with no
+network; only commands marked `network` (module downloads) run in a separate short-lived container that
+has it. Every container carries labels: those left by a killed run are removed at the next start, and this
+run's are removed at exit, also after a failure, Ctrl-C or SIGTERM.
+"""
+import atexit
+import os
+import socket
+import threading
+
+from ..errors import RuleError
+
+LABEL = "sconsrules.builder"
+PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy")
+HOST_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+CONTAINER_CA_BUNDLE = "/etc/sconsrules-host-ca.crt"
+_all = []
+_cleanup_lock = threading.Lock()
+
+
+def client_or_error(rule, target):
+    """A connected Docker client, or a one-line error naming the engine that could not be reached."""
+    try:
+        import docker
+    except ImportError:
+        raise RuleError(rule, target, "the Docker SDK is not installed", "pip install docker") from None
+    try:
+        client = docker.from_env(timeout=600)
+        client.ping()
+        return client
+    except Exception as exc:  # the SDK raises several unrelated types for a missing or refused socket
+        where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+        raise RuleError(rule, target, f"cannot reach the Docker engine at {where}: {type(exc).__name__}",
+                        "start dockerd (or set DOCKER_HOST) and check that this user may use its socket") from None
+
+
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+
+
+def remove_stale(client):
+    """Remove builder containers whose scons process (on this host) is gone."""
+    host = socket.gethostname()
+    for container in client.containers.list(all=True, filters={"label": LABEL}):
+        labels = container.labels
+        pid = int(labels.get("sconsrules.pid", "0") or 0)
+        if labels.get("sconsrules.host") == host and (not pid or not _pid_alive(pid)):
+            container.remove(force=True)
+
+
+def cleanup_all():
+    with _cleanup_lock:
+        while _all:
+            _all.pop().close()
+
+
+def _install_cleanup():
+    """At exit, also after a failure: SCons turns SIGINT/SIGTERM/SIGHUP during a build into a graceful stop
+    (running actions finish, including their containers), then exits through atexit."""
+    atexit.register(cleanup_all)
+
+
+class ContainerExecutor:
+    """Executes Commands for one ContainerToolchain; created lazily on the first action of a run."""
+
+    def __init__(self, toolchain, mounts, rule, target):
+        self.toolchain = toolchain
+        self.name = f"container {toolchain.display}"
+        self.mounts = mounts  # (host path, read_only)
+        self.rule, self.target = rule, target
+        self._lock = threading.Lock()
+        self._client = None
+        self._container = None
+        self._image = None
+
+    def _labels(self):
+        return {LABEL: self.toolchain.name, "sconsrules.pid": str(os.getpid()), "sconsrules.host": socket.gethostname()}
+
+    def _volumes(self):
+        volumes = {}
+        for path, read_only in sorted(self.mounts):
+            os.makedirs(path, exist_ok=True)
+            volumes[path] = {"bind": path, "mode": "ro" if read_only else "rw"}
+        return volumes
+
+    def _error(self, cause, hint=None):
+        return RuleError(self.rule, self.target, f"[{self.toolchain.display}] {cause}", hint)
+
+    def _start(self):
+        import docker
+
+        self._client = client_or_error(self.rule, self.target)
+        remove_stale(self._client)
+        self._image = self.toolchain.image_id(self._client, self.rule, self.target)
+        try:
+            self._container = self._client.containers.run(
+                self._image, ["sleep", "infinity"], detach=True, network_mode="none", labels=self._labels(),
+                volumes=self._volumes(), user=f"{os.getuid()}:{os.getgid()}", environment=self.toolchain.container_env(),
+                init=True, auto_remove=False)
+        except docker.errors.APIError as exc:
+            text = str(exc.explanation or exc)
+            if "mount" in text or "bind source path" in text:
+                raise self._error(f"cannot mount the source or output directories: {text}",
+                                  "the engine must see this machine's paths (a local dockerd, not a remote one)") from None
+            if "executable file not found" in text:
+                raise self._error("the image has no `sleep` to keep the builder container alive",
+                                  "use an image with coreutils or busybox") from None
+            raise self._error(f"cannot start the builder container: {text}") from None
+        with _cleanup_lock:
+            if not _all:
+                _install_cleanup()
+            _all.append(self)
+
+    def close(self):
+        """Remove every container this process made (by label: also one whose creation a signal interrupted)."""
+        if self._client is None:
+            return
+        try:
+            mine = self._client.containers.list(all=True, filters={"label": [LABEL, f"sconsrules.pid={os.getpid()}"]})
+            for container in mine:
+                container.remove(force=True)
+        except Exception:
+            pass  # the engine went away; the next run's stale sweep removes what is left
+        self._container = None
+
+    def run(self, command, passenv):
+        with self._lock:
+            if self._container is None:
+                self._start()
+        env = dict(passenv)
+        env.update(command.env)
+        if command.network:
+            return self._run_with_network(command, env)
+        code, output = self._container.exec_run(list(command.argv), environment=env, workdir=command.cwd,
+                                                user=f"{os.getuid()}:{os.getgid()}", demux=False)
+        return self._checked(command, code, output.decode(errors="replace") if output else "")
+
+    def _run_with_network(self, command, env):
+        """The one kind of command allowed the network: a short-lived container, removed right after.
+
+        It reaches the network the way this machine does: its proxy settings and its CA bundle (a proxy that
+        inspects TLS signs with a CA the image does not know).
+        """
+        volumes = self._volumes()
+        env = {**self.toolchain.container_env(), **{k: os.environ[k] for k in PROXY_VARS if k in os.environ}, **env}
+        bundle = os.environ.get("SSL_CERT_FILE") or HOST_CA_BUNDLE
+        if os.path.isfile(bundle):
+            volumes[os.path.realpath(bundle)] = {"bind": CONTAINER_CA_BUNDLE, "mode": "ro"}
+            env["SSL_CERT_FILE"] = CONTAINER_CA_BUNDLE
+        container = self._client.containers.create(
+            self._image, list(command.argv), network_mode="host", labels=self._labels(), volumes=volumes,
+            user=f"{os.getuid()}:{os.getgid()}", environment=env, working_dir=command.cwd)
+        try:
+            container.start()
+            code = container.wait()["StatusCode"]
+            output = container.logs().decode(errors="replace")
+        finally:
+            container.remove(force=True)
+        return self._checked(command, code, output)
+
+    def _checked(self, command, code, output):
+        if code in (126, 127) and ("executable file not found" in output or "no such file or directory" in output):
+            raise self._error(f"`{command.argv[0]}` is not in image {self.toolchain.display}",
+                              "install it in the image, or name the right command with cc=/go=/ar=")
+        return code, output

@@ -1,0 +1,259 @@
+"""Container toolchain: real builds in a real Docker engine, with the images from containers/make_images.sh."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import SITE_DIR, IN_CI, require, run_binary
+
+pytestmark = pytest.mark.integration
+
+BUILDER = "sconsrules-builder:bookworm"
+CONFIG = "linux-amd64-musl-ctr-sconsrules-builder-bookworm"
+SCONSTRUCT = """env = Environment(tools=["default", "sconsrules"], SCONSRULES_TOOLCHAIN=None)
+tc = env.ContainerToolchain({how}, cc="musl-gcc", go="go")
+env["SCONSRULES_TOOLCHAIN"] = tc
+SConscript("SConscript", exports="env")
+"""
+
+
+@pytest.fixture(scope="module")
+def docker_client():
+    try:
+        import docker
+        client = docker.from_env()
+        client.ping()
+        client.images.get(BUILDER)
+    except Exception as exc:
+        if IN_CI:
+            pytest.fail(f"a Docker engine with {BUILDER} is required (tests/containers/make_images.sh): {exc}")
+        pytest.skip(f"no Docker engine with {BUILDER}: {exc}")
+    return client
+
+
+def builders(client):
+    return client.containers.list(all=True, filters={"label": "sconsrules.builder"})
+
+
+def container_project(project, how=f"image={BUILDER!r}"):
+    project.copy_example("clib-chain")
+    project.write("SConstruct", SCONSTRUCT.format(how=how))
+    project.write("SConscript", project.read("SConscript").replace(
+        'platforms=["linux/amd64", "linux/arm64"], toolchain="zig"', "platforms=['linux/amd64']"))
+    return project
+
+
+@pytest.fixture
+def built(project, docker_client):
+    container_project(project)
+    result = project.scons()
+    assert builders(docker_client) == []
+    return project
+
+
+def test_builds_in_the_container_runs_and_leaves_no_container(built, docker_client):
+    path = built.path("build", CONFIG, "chain")
+    assert run_binary(path, "linux/amd64").stdout == "chain: mid=77 base=7 k=7\n"
+    with open(path + ".verify.json") as fh:
+        report = json.load(fh)
+    assert report["ok"] and report["config"] == CONFIG and report["summary"]["libc"] == "musl"
+    assert report["summary"]["go"]["settings"]["CGO_ENABLED"] == "1"
+    assert os.stat(path).st_uid == os.getuid() and os.stat(path).st_gid == os.getgid()
+    assert builders(docker_client) == []
+
+
+def test_incremental_rules_hold_in_the_container(built, docker_client):
+    assert built.scons().steps() == []
+    assert built.scons("-q").returncode == 0
+    os.utime(built.path("c/base/base.c"))
+    assert built.scons().steps() == []
+    with open(built.path("c/base/base.c"), "a") as fh:
+        fh.write("int base_extra(void) { return 1; }\n")
+    steps = sorted((s[0], s[1], s[2].split()[0]) for s in built.scons().steps())
+    assert steps == [("GoCgoBinary", "chain", "go"), ("StaticCLib", "base", "archive"), ("StaticCLib", "base", "compile")]
+    main = built.read("cmd/chain/main.go").replace('"chain: ', '"chain3: ')
+    built.write("cmd/chain/main.go", main)
+    assert [(s[0], s[2].split()[0]) for s in built.scons().steps()] == [("GoCgoBinary", "go")]
+    assert builders(docker_client) == []
+
+
+def test_image_id_enters_the_signature(project, docker_client):
+    tag = f"sconsrules-test-retag:{os.getpid()}"
+    docker_client.images.get(BUILDER).tag(tag)
+    try:
+        container_project(project, how=f"image={tag!r}")
+        project.scons()
+        assert project.scons().steps() == []
+        docker_client.images.build(fileobj=__import__("io").BytesIO(
+            f"FROM {BUILDER}\nLABEL sconsrules.test=changed\n".encode()), tag=tag, rm=True)
+        steps = project.scons().steps()
+        assert {s[0] for s in steps} == {"StaticCLib", "GoCgoBinary"}
+        assert len([s for s in steps if s[2].startswith("compile")]) == 2
+        assert project.scons().steps() == []
+    finally:
+        docker_client.images.remove(tag, force=True)
+
+
+def test_dockerfile_image_is_a_tracked_build_step(project, docker_client):
+    project.write("tools/builder/Dockerfile", f"FROM {BUILDER}\nCOPY note.txt /etc/note.txt\n")
+    project.write("tools/builder/note.txt", "one\n")
+    container_project(project, how="dockerfile='tools/builder/Dockerfile', context='tools/builder'")
+    first = project.scons()
+    assert "ContainerToolchain tools/builder/Dockerfile: build image" in first.stdout
+    again = project.scons()
+    assert "build image" not in again.stdout and again.steps() == []
+    project.write("tools/builder/note.txt", "two\n")
+    changed = project.scons()
+    assert "build image" in changed.stdout
+    assert {s[0] for s in changed.steps()} == {"StaticCLib", "GoCgoBinary"}
+    assert project.scons().steps() == []
+    docker_client.images.remove("sconsrules/ctr-tools-builder:latest", force=True)
+
+
+def test_failure_leaves_no_container_and_no_artifact(built, docker_client):
+    source = built.read("c/mid/mid.c")
+    built.write("c/mid/mid.c", source + "int broken(\n")
+    result = built.scons(check=False)
+    assert result.returncode == 2 and "StaticCLib 'mid':" in result.stderr
+    assert not os.path.exists(built.path("build", CONFIG, "_objs/mid/c/mid/mid.o"))
+    assert builders(docker_client) == []
+    built.write("c/mid/mid.c", source)
+    assert built.scons().returncode == 0
+
+
+def test_sigint_and_kill_leave_no_container(project, docker_client):
+    container_project(project)
+    project.write("c/base/slow.c", "int slow(void) { return 1; }\n")
+    argv = [sys.executable, "-m", "SCons", "-Q", f"--site-dir={SITE_DIR}"]
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
+        import shutil
+        shutil.rmtree(project.path("build"), ignore_errors=True)
+        proc = subprocess.Popen(argv, cwd=project.root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        deadline = time.time() + 120
+        while not builders(docker_client) and time.time() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        assert builders(docker_client), "the build never started its builder container"
+        proc.send_signal(sig)
+        proc.wait(timeout=120)
+        if sig == signal.SIGKILL:
+            assert builders(docker_client), "kill -9 cannot clean up: the next run must"
+            project.scons()  # the next start removes the stale container, then builds
+        assert builders(docker_client) == [], sig
+
+
+def test_compilation_has_no_network(project, docker_client):
+    """The executor that runs every compile cannot reach the network; only the download command can."""
+    from sconsrules.actions import Command
+    from sconsrules.execute.container import ContainerExecutor
+    from sconsrules.toolchains.container import ContainerToolchain, lookup_image
+    image_id, _ = lookup_image(docker_client, BUILDER, "test", "net")
+    tc = ContainerToolchain(name="ctr-nettest", display=BUILDER, cc_command=("gcc",), cxx_command=("g++",),
+                            ar_command=("ar",), go_command="go", platforms=(), image=BUILDER, resolved_id=image_id)
+    project.write("go.mod", "module example.com/net\n\ngo 1.22\n\nrequire github.com/google/uuid v1.6.0\n")
+    executor = ContainerExecutor(tc, {(project.root, False), (tc.cache_dir, False)}, "test", "net")
+    try:
+        env = {"GOPROXY": "https://proxy.golang.org", "GOFLAGS": "-modcacherw", "GOSUMDB": "off"}
+        code, output = executor.run(Command(["go", "mod", "download", "-x", "github.com/google/uuid"], env=env,
+                                            cwd=project.root), {})
+        assert code != 0
+        assert "dial tcp" in output or "no such host" in output or "network is unreachable" in output, output
+        code, output = executor.run(Command(["go", "mod", "download", "github.com/google/uuid"], env=env,
+                                            cwd=project.root, network=True), {})
+        assert code == 0, output
+    finally:
+        executor.close()
+
+
+def test_scratch_image_runs(built, docker_client):
+    text = built.read("SConscript").replace("env.GoCgoBinary(", "app = env.GoCgoBinary(")
+    built.write("SConscript", text + "\nenv.ScratchImage('sconsrules-test-app:latest', app[0], ca_certs=True)\n")
+    result = built.scons()
+    assert "ScratchImage sconsrules-test-app:latest: build image" in result.stdout
+    try:
+        out = docker_client.containers.run("sconsrules-test-app:latest", remove=True, network_mode="none")
+        assert out.decode() == "chain: mid=77 base=7 k=7\n"
+        image = docker_client.images.get("sconsrules-test-app:latest")
+        assert image.attrs["Config"]["Entrypoint"] == ["/app"]
+        assert len(image.history()) <= 5
+        assert "build image" not in built.scons().stdout
+    finally:
+        docker_client.images.remove("sconsrules-test-app:latest", force=True)
+
+
+@pytest.mark.parametrize("how, extra_env, message", [
+    (f"image={BUILDER!r}", {"DOCKER_HOST": "unix:///nonexistent/docker.sock"},
+     "cannot reach the Docker engine at unix:///nonexistent/docker.sock"),
+    ("image='sconsrules-no-such-image:1'", {}, "image 'sconsrules-no-such-image:1' is not on this Docker engine"),
+    (f"image={BUILDER!r}, platforms=['linux/arm64']", {}, None),
+])
+def test_read_time_errors(project, docker_client, how, extra_env, message):
+    container_project(project, how=how)
+    env = dict(os.environ, **extra_env)
+    proc = subprocess.run([sys.executable, "-m", "SCons", "-Q", f"--site-dir={SITE_DIR}"], cwd=project.root,
+                          capture_output=True, text=True, env=env)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    expected = message or f"container toolchain {BUILDER} builds for linux/arm64, not linux/amd64"
+    assert expected in proc.stderr
+
+
+def test_missing_compiler_in_the_image(project, docker_client):
+    container_project(project)
+    project.write("SConstruct", project.read("SConstruct").replace('cc="musl-gcc"', 'cc="clang-99"'))
+    result = project.scons(check=False)
+    assert result.returncode == 2
+    assert f"`clang-99` is not in image {BUILDER}" in result.stderr
+    assert builders(docker_client) == []
+
+
+def test_sqlite_example_downloads_modules_then_builds_offline(project, docker_client):
+    """A third-party module: fetched by the download step (network), compiled with GOPROXY=off (no network)."""
+    project.copy_example("sqlite")
+    project.write("SConstruct", SCONSTRUCT.format(how=f"image={BUILDER!r}"))
+    result = project.scons("--platforms=linux/amd64")
+    assert [s[2] for s in result.steps()] == ["go mod download", "go build ./cmd/query"]
+    out = run_binary(project.path("build", CONFIG, "sqlite-query"), "linux/amd64")
+    assert out.stdout == "sqlite 3.50.4: sum=42\n"
+    assert builders(docker_client) == []
+
+
+NONROOT_LIBS = "/opt/sconsrules-test-nonroot-libs"
+
+
+def test_outputs_belong_to_a_non_root_invoker(docker_client, tmp_path):
+    """scons run as an unprivileged user (in the docker group): every output is that user's, not root's."""
+    if os.getuid() != 0:
+        pytest.skip("needs root to switch to another user")
+    require("setpriv")
+    python = require("python3.11", "a Python that an unprivileged user can run")
+    import grp
+    import shutil
+    import tempfile
+    if not os.path.isdir(NONROOT_LIBS):
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--target", NONROOT_LIBS, "scons", "pyelftools",
+                        "attrs", "docker"], check=True)
+    root = tempfile.mkdtemp(prefix="sconsrules-nonroot-")
+    try:
+        from conftest import Project
+        project = Project(os.path.join(root, "proj"))
+        container_project(project)
+        uid = gid = 65534
+        for dirpath, dirnames, filenames in os.walk(root):
+            for name in [dirpath] + [os.path.join(dirpath, n) for n in dirnames + filenames]:
+                os.chown(name, uid, gid)
+        os.chmod(root, 0o755)
+        env = {"PATH": os.environ["PATH"], "HOME": os.path.join(root, "home"), "PYTHONPATH": NONROOT_LIBS}
+        docker_gid = grp.getgrnam("docker").gr_gid
+        proc = subprocess.run(["setpriv", f"--reuid={uid}", f"--regid={gid}", f"--groups={docker_gid}", python, "-m",
+                               "SCons", "-Q", f"--site-dir={SITE_DIR}"], cwd=project.root, env=env,
+                              capture_output=True, text=True, timeout=900)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        outputs = [os.path.join(d, f) for d, _, fs in os.walk(project.path("build")) for f in fs]
+        assert any(p.endswith("/chain") for p in outputs)
+        assert {(os.stat(p).st_uid, os.stat(p).st_gid) for p in outputs} == {(uid, gid)}
+        assert builders(docker_client) == []
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
