@@ -50,7 +50,7 @@ def container_project(project, how=f"image={BUILDER!r}"):
 @pytest.fixture
 def built(project, docker_client):
     container_project(project)
-    result = project.scons()
+    project.scons()
     assert builders(docker_client) == []
     return project
 
