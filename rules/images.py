@@ -84,7 +84,7 @@ def _scratch_image(out, spec):
 
 def _show(target, source, env):
     spec = target[0].attributes.sconsrules_image
-    return f"{spec['rule']} {spec['tag']}: build image"
+    return f"{spec['rule']} {spec.get('label', spec['tag'])}: build image"
 
 
 IMAGE_SIG = "SCONSRULES_IMAGE_SIG"

@@ -145,8 +145,9 @@ def test_sigint_and_kill_leave_no_container(project, docker_client):
         assert builders(docker_client) == [], sig
 
 
-def test_compilation_has_no_network(project, docker_client):
+def test_compilation_has_no_network(project, docker_client, tmp_path, monkeypatch):
     """The executor that runs every compile cannot reach the network; only the download command can."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "fresh-cache"))  # an empty module cache
     from sconsrules.actions import Command
     from sconsrules.execute.container import ContainerExecutor
     from sconsrules.toolchains.container import ContainerToolchain, lookup_image
