@@ -48,14 +48,19 @@ class Step:
     report: bool = False  # write <out>.verify.json beside the artifact
     prechecks: tuple = ()  # (input path, Policy): inputs verified before any command runs
     executor: str = "native"  # which executor runs the commands (a container toolchain's name)
+    members: tuple = ()  # when set, `out` is a directory and these files in it are verified and tracked
+    quiet: bool = False  # long build logs: kept in <out>.log, shown (their end) only when the step fails
 
     @property
     def tmp(self):
         return tmp_of(self.out)
 
-    def signature(self):
-        """A digest of everything that decides the artifact's bytes."""
+    def signature(self, root=None):
+        """A digest of everything that decides the artifact's bytes; with `root`, one that does not depend on
+        where the project is checked out (for caches shared between checkouts)."""
         text = repr((self.rule, self.label, self.config, self.out, [attrs.astuple(c) for c in self.commands],
                      attrs.astuple(self.policy) if self.policy else None, self.identities,
-                     self.prechecks, self.executor))
+                     self.prechecks, self.executor, self.members))
+        if root:
+            text = text.replace(root, "<root>")
         return hashlib.sha256(text.encode()).hexdigest()

@@ -90,11 +90,11 @@ class StaticCLib:
             step = Step(RULE, name, config.dirname, f"compile {src.path}", obj,
                         (Command(tc.cc(config.platform) + ["-c", src.abspath, "-o", tmp_of(obj)] + flags),),
                         policy, (tc.identity(),), tuple(tc.env(config.platform).items()), executor=executor)
-            objects += self.ctx.step_nodes(self.env, step, [src] + image,
+            objects += self.ctx.step_nodes(self.env, step, [src] + list(visible.headers) + image,
                                            scan_paths=visible.includes + (src.dir.abspath,))
         archive = os.path.join(outdir, f"lib{name}.a")
         step = Step(RULE, name, config.dirname, "archive", archive,
-                    (Command(tc.ar(config.platform) + [tmp_of(archive)] + [o.abspath for o in objects]),),
+                    (Command(tc.ar(config.platform) + ["rcsD", tmp_of(archive)] + [o.abspath for o in objects]),),
                     policy, (tc.identity(),), tuple(tc.env(config.platform).items()), executor=executor)
         node = self.ctx.step_nodes(self.env, step, objects + image)[0]
         node.attributes.sconsrules_target = self

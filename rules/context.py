@@ -9,7 +9,7 @@ import SCons.Errors
 import SCons.Scanner.C
 
 from .errors import RuleError
-from .execute import NativeExecutor, perform
+from .execute import NativeExecutor, cache, perform
 from .execute.container import ContainerExecutor
 from .declare import REGISTRY, relaxations
 from .gosrc import GoSourceIndex
@@ -21,8 +21,11 @@ STEP_SIG = "SCONSRULES_STEP_SIG"
 
 def _run_step(target, source, env):
     step = target[0].attributes.sconsrules_step
+    key = None
+    if step.members:
+        key = cache.key_of(step.signature(root=env.Dir("#").abspath), [s.get_csig() for s in source])
     try:
-        perform(step, CONTEXT.executors[step.executor])
+        perform(step, CONTEXT.executors[step.executor], key)
     except RuleError as exc:
         raise SCons.Errors.BuildError(node=target[0], errstr=exc.line(), status=2, exitstatus=2) from None
     return 0
@@ -93,9 +96,9 @@ class Context:
                             "install Go (https://go.dev/dl or your distribution) and put it on PATH, or set env['GO']")
         return self._go[exe]
 
-    def step_nodes(self, env, step, sources, scan_paths=None):
+    def step_nodes(self, env, step, sources, scan_paths=None, targets=None):
         """SCons nodes for `step`; its signature enters the action's, so any change in it rebuilds."""
-        targets = [step.out] + ([step.out + ".verify.json"] if step.report else [])
+        targets = targets or [step.out] + ([step.out + ".verify.json"] if step.report else [])
         if scan_paths is not None:
             nodes = self.scanning_builder(env, targets, sources, CPPPATH=list(scan_paths), **{STEP_SIG: step.signature()})
         else:

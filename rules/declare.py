@@ -87,14 +87,14 @@ class Registry:
             found = self.by_name.get(ref, [])
             if len(found) == 1:
                 return found[0]
-            why = "no StaticCLib of that name is declared (yet)" if not found else "that name is declared more than once"
+            why = "no library of that name is declared (yet)" if not found else "that name is declared more than once"
             raise RuleError(rule, name, f"{attribute}: {ref!r}: {why}",
                             "declare it before its dependents, or pass the value the rule returned")
         target = getattr(getattr(ref, "attributes", None), "sconsrules_target", None)
         if target is not None:
             return target
-        raise RuleError(rule, name, f"{attribute}: {ref!r} is not a library declared with StaticCLib",
-                        "pass what env.StaticCLib(...) returned, or its name")
+        raise RuleError(rule, name, f"{attribute}: {ref!r} is not a library declared with StaticCLib or ForeignCLib",
+                        "pass what env.StaticCLib(...) or env.ForeignCLib(...) returned, or its name")
 
     def realize(self, target, config):
         key = (id(target), config)

@@ -148,3 +148,49 @@ def unpack(spec, archive, dest):
         os.replace(root, dest)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _materialize(target, source, env):
+    import SCons.Errors
+    spec = target[0].attributes.sconsrules_source_spec
+    dest = target[0].attributes.sconsrules_source_dir
+    try:
+        unpack(spec, fetch(spec), dest)
+    except RuleError as exc:
+        raise SCons.Errors.BuildError(node=target[0], errstr=exc.line(), status=2, exitstatus=2) from None
+    with open(target[0].abspath, "w") as fh:
+        fh.write(f"{spec.sha256} {spec.strip_prefix}\n")
+    return 0
+
+
+def _show(target, source, env):
+    return f"{RULE} {target[0].attributes.sconsrules_source_spec.name}: fetch and unpack"
+
+
+def declare_archive(env, name, urls, sha256, strip_prefix):
+    """Check the declaration; return the stamp node whose build leaves the unpacked tree beside it."""
+    import SCons.Action
+    import SCons.Builder
+
+    if isinstance(urls, str):
+        urls = [urls]
+    if not urls or not all(isinstance(u, str) and u.split(":", 1)[0] in ("http", "https", "file") for u in urls):
+        raise RuleError(RULE, name, f"urls must be a list of http://, https:// or file:// URLs, not {urls!r}")
+    if not isinstance(sha256, str) or len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256.lower()):
+        raise RuleError(RULE, name, "sha256 must be the archive's 64-hex-digit SHA-256", "sha256sum FILE")
+    if not isinstance(strip_prefix, str) or strip_prefix.startswith("/") or ".." in strip_prefix.split("/"):
+        raise RuleError(RULE, name, f"strip_prefix must be a relative directory, not {strip_prefix!r}")
+    spec = SourceSpec(name, tuple(urls), sha256.lower(), strip_prefix.strip("/"))
+    build = env.Dir(env["SCONSRULES_BUILD_DIR"]).abspath
+    dest = os.path.join(build, "_src", f"{name}-{spec.sha256[:12]}")
+    if dest not in _declared:
+        builder = SCons.Builder.Builder(action=SCons.Action.Action(_materialize, _show,
+                                                                   varlist=["SCONSRULES_SOURCE_SIG"]))
+        node = builder(env, dest + ".stamp", [], SCONSRULES_SOURCE_SIG=repr(attrs.astuple(spec)[2:]))[0]
+        node.attributes.sconsrules_source_spec = spec
+        node.attributes.sconsrules_source_dir = dest
+        _declared[dest] = node
+    return _declared[dest]
+
+
+_declared = {}  # one node per (name, sha256): the same archive declared twice is fetched once

@@ -11,12 +11,13 @@ import traceback
 import SCons.Node
 import SCons.Script
 
-from . import declare, images, summary, toolchains
+from . import declare, images, sources, summary, toolchains
 from .execute.container import client_or_error
 from .clib import CLibAttrs, StaticCLib
 from .config import Configuration
 from .context import CONTEXT
 from .errors import RuleError
+from .foreign import ForeignAttrs, ForeignCLib
 from .gobinary import GoBinaryAttrs, GoCgoBinary
 from .platform import Platform
 from .toolchains.container import ContainerToolchain, lookup_image, platforms_for, sanitize, split_command
@@ -98,12 +99,7 @@ def static_c_lib(env, name, **kwargs):
     """Declare a static C library; returns its archive for the environment's default platforms."""
     target = StaticCLib(CONTEXT, env, declare.build(CLibAttrs, "StaticCLib", name, kwargs))
     CONTEXT.registry.add(target)
-    platforms, _ = _selected_platforms(env, "StaticCLib", name)
-    nodes = []
-    for config in _configs(env, "StaticCLib", name, platforms, _toolchain_name(env, None)):
-        nodes += list(CONTEXT.registry.realize(target, config).archives[:1])
-    env.Alias(name, nodes)
-    return SCons.Node.NodeList(nodes)
+    return _default_archives(env, "StaticCLib", name, target)
 
 
 @_user_errors
@@ -190,6 +186,46 @@ def scratch_image(env, tag, binary, ca_certs=False, args=()):
     return result
 
 
+@_user_errors
+def source_archive(env, name, urls=(), sha256="", strip_prefix=""):
+    """Third-party sources: fetched once into a sha256-addressed store, verified, unpacked safely."""
+    return sources.declare_archive(env, name, urls, sha256, strip_prefix)
+
+
+def _source_tree(env, name, source):
+    """(directory, nodes the build depends on) for a SourceArchive or a local source directory."""
+    if source is None:
+        raise RuleError("ForeignCLib", name, "source is required: a SourceArchive or a directory")
+    nodes = env.Flatten([source])
+    if len(nodes) == 1 and hasattr(getattr(nodes[0], "attributes", None), "sconsrules_source_dir"):
+        return nodes[0].attributes.sconsrules_source_dir, [nodes[0]]
+    path = nodes[0].abspath if len(nodes) == 1 and hasattr(nodes[0], "abspath") else None
+    if path is None and isinstance(source, str):
+        path = env.Dir(source).abspath
+    if not path or not os.path.isdir(path):
+        raise RuleError("ForeignCLib", name, f"source {source!r} is neither a SourceArchive nor a directory")
+    return path, [env.File(f) for f in images.context_files(path)]
+
+
+@_user_errors
+def foreign_c_lib(env, name, **kwargs):
+    """Declare a third-party C library built by its own build system; returns its archives (default platforms)."""
+    attributes = declare.build(ForeignAttrs, "ForeignCLib", name, kwargs)
+    target = ForeignCLib(CONTEXT, env, attributes, _source_tree(env, name, attributes.source))
+    CONTEXT.registry.add(target)
+    return _default_archives(env, "ForeignCLib", name, target)
+
+
+def _default_archives(env, rule, name, target):
+    platforms, _ = _selected_platforms(env, rule, name)
+    nodes = []
+    for config in _configs(env, rule, name, platforms, _toolchain_name(env, None)):
+        info = CONTEXT.registry.realize(target, config)
+        nodes += [a for a in info.archives if getattr(a.attributes, "sconsrules_target", None) is target]
+    env.Alias(name, nodes)
+    return SCons.Node.NodeList(nodes)
+
+
 def generate(env):
     _add_options()
     env.SetDefault(SCONSRULES_PLATFORMS=None, SCONSRULES_TOOLCHAIN="auto", SCONSRULES_BUILD_DIR="#build",
@@ -198,6 +234,8 @@ def generate(env):
     env.AddMethod(go_cgo_binary, "GoCgoBinary")
     env.AddMethod(container_toolchain, "ContainerToolchain")
     env.AddMethod(scratch_image, "ScratchImage")
+    env.AddMethod(source_archive, "SourceArchive")
+    env.AddMethod(foreign_c_lib, "ForeignCLib")
 
 
 def exists(env):

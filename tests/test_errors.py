@@ -15,7 +15,7 @@ CASES = [
     ("env.StaticCLib('a', srcs=[])",
      "StaticCLib 'a': srcs is empty"),
     ("env.StaticCLib('a', srcs=['a.c'], deps=['nope'])",
-     "StaticCLib 'a': deps: 'nope': no StaticCLib of that name is declared (yet)"),
+     "StaticCLib 'a': deps: 'nope': no library of that name is declared (yet)"),
     ("env.StaticCLib('a', srcs=['a.c'], deps=[File('a.c')])",
      "StaticCLib 'a': deps: "),
     ("env.StaticCLib('a/b', srcs=['a.c'])",

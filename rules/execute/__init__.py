@@ -6,22 +6,25 @@ everything else here is shared by every executor.
 """
 import json
 import os
+import shutil
 import sys
 import threading
 
 from ..errors import RuleError
 from ..verify import MalformedInput, verify_file
+from . import cache
 from .native import NativeExecutor
 
 __all__ = ["NativeExecutor", "perform"]
 _print_lock = threading.Lock()
+QUIET_TAIL = 60
 
 
 def _remove(path):
-    try:
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path)
+    elif os.path.lexists(path):
         os.remove(path)
-    except FileNotFoundError:
-        pass
 
 
 def _emit(text):
@@ -43,8 +46,11 @@ def _verify(step, path, policy, subject=""):
         raise RuleError(step.rule, step.label, f"[{step.config}] verify{subject}: {exc}") from None
 
 
-def perform(step, executor):
-    """Build `step`; raise RuleError (nothing left at step.out) on any failure."""
+def perform(step, executor, cache_key=None):
+    """Build `step`; raise RuleError (nothing left at step.out) on any failure.
+
+    With a cache_key (directory outputs), a verified tree stored earlier replaces running the commands.
+    """
     os.makedirs(os.path.dirname(step.out), exist_ok=True)
     _remove(step.tmp)
     _remove(step.out)
@@ -54,14 +60,21 @@ def perform(step, executor):
         if not report.ok:
             raise RuleError(step.rule, step.label, _failure(step, report, subject),
                             "rebuild that library with a musl toolchain for this platform")
-    for command in step.commands:
+    restored = cache_key is not None and cache.restore(cache_key, step.tmp)
+    for command in () if restored else step.commands:
         try:
             code, output = executor.run(command, dict(step.passenv))
         except OSError as exc:
             _remove(step.tmp)
             raise RuleError(step.rule, step.label, f"[{step.config}] cannot run {command.argv[0]}: {exc.strerror}",
                             "check that the toolchain is installed") from None
-        if output.strip():
+        if step.quiet:
+            with open(step.out + ".log", "a" if command is not step.commands[0] else "w") as fh:
+                fh.write(output)
+            if code != 0:
+                tail = output.splitlines()[-QUIET_TAIL:]
+                _emit("\n".join(tail) + f"\nsconsrules: last {len(tail)} lines shown; the whole log: {step.out}.log")
+        elif output.strip():
             _emit(output)
         if code != 0:
             _remove(step.tmp)
@@ -73,17 +86,24 @@ def perform(step, executor):
             fh.write(step.signature() + "\n")
         os.replace(step.tmp, step.out)
         return None
-    if not os.path.exists(step.tmp):
-        raise RuleError(step.rule, step.label, f"[{step.config}] {step.what} produced no output")
-    try:
-        report = _verify(step, step.tmp, step.policy)
-    except RuleError:
-        _remove(step.tmp)
-        raise
-    if not report.ok:
-        _remove(step.tmp)
-        raise RuleError(step.rule, step.label, _failure(step, report, ""),
-                        "the artifact was not kept; fix the flags or toolchain, or relax the check with verify=")
+    outputs = [os.path.join(step.tmp, m) for m in step.members] or [step.tmp]
+    report = None
+    for path in outputs:
+        if not os.path.isfile(path):
+            _remove(step.tmp)
+            what = os.path.relpath(path, step.tmp) if step.members else "its output"
+            raise RuleError(step.rule, step.label, f"[{step.config}] {step.what} did not produce {what}",
+                            "check the declared outputs against what the build installs")
+        subject = f" for {os.path.relpath(path, step.tmp)}" if step.members else ""
+        try:
+            report = _verify(step, path, step.policy, subject)
+        except RuleError:
+            _remove(step.tmp)
+            raise
+        if not report.ok:
+            _remove(step.tmp)
+            raise RuleError(step.rule, step.label, _failure(step, report, subject),
+                            "the artifact was not kept; fix the flags or toolchain, or relax the check with verify=")
     if step.report:
         data = report.to_json()
         data.update(file=os.path.basename(step.out), rule=step.rule, target=step.label, config=step.config)
@@ -91,5 +111,7 @@ def perform(step, executor):
         with open(tmp_report, "w") as fh:
             json.dump(data, fh, indent=1, sort_keys=True)
         os.replace(tmp_report, step.out + ".verify.json")
+    if cache_key is not None and not restored:
+        cache.store(cache_key, step.tmp)
     os.replace(step.tmp, step.out)
     return report

@@ -22,8 +22,11 @@ class Toolchain:
         raise NotImplementedError
 
     def ar(self, platform):
-        """argv prefix of a deterministic `ar` that creates an archive: ar + 'rcsD'."""
+        """argv prefix of the archiver (`ar`); deterministic mode is asked for by its callers."""
         raise NotImplementedError
+
+    def ranlib(self, platform):
+        return ["ranlib"]
 
     def default_copts(self, platform):
         """Flags before the user's copts. -O2: zig's no-opt default is Debug with UBSan traps (NOTES.md)."""

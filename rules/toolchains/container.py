@@ -70,7 +70,7 @@ class ContainerToolchain(Toolchain):
         return list(self.cxx_command)
 
     def ar(self, platform):
-        return list(self.ar_command) + ["rcsD"]
+        return list(self.ar_command)
 
     def default_copts(self, platform):
         return ["-O2"]

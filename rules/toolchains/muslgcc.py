@@ -36,7 +36,7 @@ class MuslGccToolchain(Toolchain):
         return [self.exe]
 
     def ar(self, platform):
-        return [shutil.which("ar") or "ar", "rcsD"]
+        return [shutil.which("ar") or "ar"]
 
     def identity(self):
         keys = [self.exe]

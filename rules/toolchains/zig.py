@@ -35,7 +35,10 @@ class ZigToolchain(Toolchain):
         return [self.exe, "cc", "-target", platform.zig_target]
 
     def ar(self, platform):
-        return [self.exe, "ar", "rcsD"]
+        return [self.exe, "ar"]
+
+    def ranlib(self, platform):
+        return [self.exe, "ranlib"]
 
     def env(self, platform):
         cache = zig_cache_dir()
