@@ -87,10 +87,14 @@ def project(tmp_path):
 
 def run_binary(path, platform):
     """Run a built artifact natively (amd64 host) or under qemu-user."""
+    return run_binary_args(path, platform, [])
+
+
+def run_binary_args(path, platform, args):
     from sconsrules.platform import Platform
     plat = Platform.parse(platform)
     argv = [path] if plat.is_host() else [require(plat.info.qemu, "to run foreign binaries"), path]
-    return subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    return subprocess.run(argv + list(args), capture_output=True, text=True, timeout=120)
 
 
 @pytest.fixture(scope="session")

@@ -6,9 +6,9 @@ import sys
 
 import pytest
 
-from conftest import REPO, Project, require, run_binary
+from conftest import REPO, Project, require, run_binary, run_binary_args
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]  # the tls example builds OpenSSL (cached afterwards)
 
 EXPECTED = {
     "hello-cgo/hello-cgo": "hello from cgo: 42\n",
@@ -42,7 +42,7 @@ def test_summary_table_lists_every_artifact(main_job):
     table = result.stdout.split("sconsrules: artifacts (verified)")[1].splitlines()
     assert table[1].split() == ["artifact", "platform", "toolchain", "size", "link", "libc", "sha256"]
     rows = [line.split() for line in table[2:] if line.strip()]
-    assert len(rows) == 6
+    assert len(rows) == 8
     for row in rows:
         assert row[2] == "zig" and row[5] == "static" and row[6] == "musl" and len(row[7]) == 12
 
@@ -65,3 +65,72 @@ def test_tool_loads_from_an_installed_package(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert run_binary(project.path("build", "linux-amd64-musl-zig", "hello-cgo"), "linux/amd64").stdout == \
         "hello from cgo: 42\n"
+
+
+@pytest.fixture
+def tls_server(tmp_path):
+    """A local HTTPS server on 127.0.0.1 with a certificate made for this test."""
+    import http.server
+    import ssl
+    import threading
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run([require("openssl"), "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
+                    "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = b"hello over TLS\n"
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(str(cert), str(key))
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server.server_address[1], str(cert)
+    server.shutdown()
+
+
+@pytest.mark.parametrize("platform", ["linux/amd64", "linux/arm64"])
+def test_tls_example_handshakes_through_openssl(main_job, tls_server, platform):
+    project, _ = main_job
+    port, cert = tls_server
+    binary = project.path("build", f"linux-{platform.split('/')[1]}-musl-zig", "examples", "tls", "tlsclient")
+    result = run_binary_args(binary, platform, ["127.0.0.1", str(port), cert])
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("TLSv1.3 ") and "OpenSSL 3.0." in lines[0] and "zlib 1.2.13" in lines[0]
+    assert lines[1:] == ["HTTP/1.0 200 OK", "hello over TLS"]
+    with open(binary + ".verify.json") as fh:
+        report = fh.read()
+    assert '"link_type": "static"' in report and '"ok": true' in report
+
+
+def test_tls_client_refuses_an_untrusted_server(main_job, tls_server, tmp_path):
+    project, _ = main_job
+    port, _ = tls_server
+    other = tmp_path / "other.pem"
+    subprocess.run([require("openssl"), "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                    str(tmp_path / "k.pem"), "-out", str(other), "-days", "1", "-subj", "/CN=other"],
+                   check=True, capture_output=True)
+    binary = project.path("build", "linux-amd64-musl-zig", "examples", "tls", "tlsclient")
+    result = run_binary_args(binary, "linux/amd64", ["127.0.0.1", str(port), str(other)])
+    assert result.returncode == 1 and "tls_get failed: handshake" in result.stderr
+
+
+def test_foreign_libraries_are_verified_musl_archives(main_job):
+    project, _ = main_job
+    from sconsrules.platform import Platform
+    from sconsrules.verify import Policy, verify_file
+    for arch in ("amd64", "arm64"):
+        lib = project.path("build", f"linux-{arch}-musl-zig", "examples", "tls", "_foreign")
+        for archive in ("openssl/usr/local/lib/libssl.a", "openssl/usr/local/lib/libcrypto.a", "z/usr/local/lib/libz.a"):
+            report = verify_file(os.path.join(lib, archive), Policy(Platform.parse(f"linux/{arch}")))
+            assert report.ok and report.summary["members"] > 0, (archive, report.failures)
