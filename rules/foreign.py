@@ -73,7 +73,11 @@ def substitutions(platform):
 
 
 def _wrapper(path, argv):
-    return f"printf '#!/bin/sh\\nexec %s \"$@\"\\n' {shlex.quote(shlex.join(argv))} > {path} && chmod +x {path}"
+    """A script at `path` running `argv`; a bare command name is resolved now (PATH will start with the
+    wrappers' own directory, so a wrapper named like its tool must not find itself)."""
+    tool = shlex.quote(argv[0]) if os.path.isabs(argv[0]) else f'"$(command -v {shlex.quote(argv[0])})"'
+    rest = shlex.quote(shlex.join(argv[1:])) if argv[1:] else "''"
+    return (f"printf '#!/bin/sh\\nexec %s %s \"$@\"\\n' {tool} {rest} > {path} && chmod +x {path}")
 
 
 class ForeignCLib:

@@ -1,0 +1,188 @@
+"""The benchmark runner: sconsrules side by side with its floors on a synthetic monorepo (bench/generate.py).
+
+Measured, median/min/max of --runs runs each, in one run of this script:
+  1. cold full build          vs the same compiler/archiver/go commands from a shell script, same -j
+  2. null build               vs plain SCons (StaticLibrary, same C files) and vs `go build` no-ops
+  3. one C file edited (leaf) vs the bare commands that rebuild exactly what is needed
+  4. one in-module .go edited vs the bare `go build`s of its dependents
+  5. --platforms switched back and forth: artifacts rebuilt (target 0)
+plus the null build's peak memory and subprocess count, and null-build growth at --growth scales.
+Go's build cache is shared and warm for every contender (cold = our output tree and SCons state removed).
+Prints a table of ratios and writes bench/results.json. Usage: python bench/run.py [--runs 5] [--growth 1,2,4]
+"""
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+
+from generate import generate, shell_scripts  # noqa: E402
+
+SCONS = [sys.executable, "-m", "SCons", "-Q", f"--site-dir={os.path.join(REPO, 'site_scons')}"]
+STEP = re.compile(r"^(StaticCLib|GoCgoBinary) ", re.M)
+
+
+def timed(argv, cwd, check=True):
+    start = time.perf_counter()
+    proc = subprocess.run(argv, cwd=cwd, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if check and proc.returncode:
+        raise SystemExit(f"{' '.join(argv)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return elapsed, proc
+
+
+def stats(samples):
+    return {"median": statistics.median(samples), "min": min(samples), "max": max(samples), "runs": len(samples)}
+
+
+def clean(root):
+    for name in ("build", "build-sh", "build-plain"):
+        shutil.rmtree(os.path.join(root, name), ignore_errors=True)
+    for name in (".sconsign.dblite",):
+        if os.path.exists(os.path.join(root, name)):
+            os.remove(os.path.join(root, name))
+
+
+def edit(path, marker):
+    with open(path, "a") as fh:
+        fh.write(f"\n// {marker}\n" if path.endswith(".go") else f"\nint bench_edit_{marker}(void) {{ return 1; }}\n")
+
+
+def peak_rss_and_execs(root, argv):
+    """Peak RSS (MiB) of a null build, and how many processes it started (strace, when available)."""
+    code = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, capture_output=True); "
+            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    rss = int(subprocess.run([sys.executable, "-c", code] + argv, cwd=root, capture_output=True, text=True,
+                             check=True).stdout.strip()) / 1024
+    execs = None
+    if shutil.which("strace"):
+        log = os.path.join(tempfile.mkdtemp(), "execs")
+        subprocess.run(["strace", "-f", "-qq", "-e", "trace=execve", "-o", log] + argv, cwd=root, capture_output=True)
+        with open(log) as fh:
+            execs = max(0, sum(1 for line in fh if "execve(" in line and "= 0" in line) - 1)
+    return rss, execs
+
+
+def run(args):
+    jobs = args.jobs
+    results = {"machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} cores, Python "
+                          f"{platform.python_version()}", "jobs": jobs, "runs": args.runs}
+    root = tempfile.mkdtemp(prefix="sconsrules-bench-")
+    size = dict(libs=args.libs, files=args.files, bins=args.bins)
+    results["size"] = size
+    generate(root, **size)
+    counts = shell_scripts(root, "linux/amd64", jobs, **size)
+    ours = SCONS + [f"-j{jobs}", "--platforms=linux/amd64"]
+    timed(ours, root)  # warm zig's libc and Go's build cache for every contender
+    timed(["sh", "build-all.sh"], root)
+
+    cold_ours, cold_sh = [], []
+    for _ in range(args.runs):
+        clean(root)
+        cold_ours.append(timed(ours, root)[0])
+        clean(root)
+        cold_sh.append(timed(["sh", "build-all.sh"], root)[0])
+    timed(ours, root)
+    timed(["sh", "build-all.sh"], root)
+    timed(["scons", "-Q", "-f", "SConstruct.plain", f"-j{jobs}"], root)
+
+    null_ours, null_plain, null_go = [], [], []
+    for _ in range(args.runs):
+        t, proc = timed(ours, root)
+        assert not STEP.search(proc.stdout), proc.stdout
+        null_ours.append(t)
+        null_plain.append(timed([sys.executable, "-m", "SCons", "-Q", "-f", "SConstruct.plain", f"-j{jobs}"], root)[0])
+        null_go.append(timed(["sh", "go-noop.sh"], root)[0])
+    rss, execs = peak_rss_and_execs(root, ours)
+
+    inc_c_ours, inc_c_sh, inc_go_ours, inc_go_sh, rebuilt_c, rebuilt_go = [], [], [], [], [], []
+    for i in range(args.runs):
+        edit(os.path.join(root, "c", "lib000", "f00.c"), f"c{i}")
+        t, proc = timed(ours, root)
+        inc_c_ours.append(t)
+        rebuilt_c.append(len(STEP.findall(proc.stdout)))
+        inc_c_sh.append(timed(["sh", "rebuild-c.sh"], root)[0])
+        edit(os.path.join(root, "pkg", "g000", "g.go"), f"g{i}")
+        t, proc = timed(ours, root)
+        inc_go_ours.append(t)
+        rebuilt_go.append(len(STEP.findall(proc.stdout)))
+        inc_go_sh.append(timed(["sh", "rebuild-go.sh"], root)[0])
+
+    switch = SCONS + [f"-j{jobs}"]
+    timed(switch + ["--platforms=linux/arm64"], root)
+    switched = []
+    for target in ["linux/amd64", "linux/arm64", "linux/amd64,linux/arm64", "linux/amd64"]:
+        _, proc = timed(switch + [f"--platforms={target}"], root)
+        switched.append(len(STEP.findall(proc.stdout)))
+
+    results["cold"] = {"ours": stats(cold_ours), "shell": stats(cold_sh)}
+    results["null"] = {"ours": stats(null_ours), "plain_scons": stats(null_plain), "go_noop": stats(null_go),
+                       "peak_rss_mib": rss, "processes_started": execs}
+    results["edit_c"] = {"ours": stats(inc_c_ours), "bare": stats(inc_c_sh), "steps": rebuilt_c,
+                         "expected_steps": 2 + counts["c_users"]}
+    results["edit_go"] = {"ours": stats(inc_go_ours), "bare": stats(inc_go_sh), "steps": rebuilt_go,
+                          "expected_steps": counts["go_users"]}
+    results["platform_switch_rebuilt"] = switched
+    shutil.rmtree(root, ignore_errors=True)
+
+    growth = {}
+    for scale in args.growth:
+        groot = tempfile.mkdtemp(prefix=f"sconsrules-bench-x{scale}-")
+        generate(groot, libs=args.libs * scale, files=args.files, bins=args.bins * scale)
+        timed(ours, groot)
+        growth[scale] = stats([timed(ours, groot)[0] for _ in range(args.runs)])
+        shutil.rmtree(groot, ignore_errors=True)
+    results["null_growth"] = growth
+    return results
+
+
+def table(r):
+    def line(name, ours, base, target):
+        ratio = ours["median"] / base["median"]
+        ok = "" if target is None else ("  met" if ratio <= target else f"  MISSED (target {target}x)")
+        return (f"{name:<38} {ours['median']:7.2f}s ({ours['min']:.2f}-{ours['max']:.2f})  vs "
+                f"{base['median']:7.2f}s ({base['min']:.2f}-{base['max']:.2f})  {ratio:5.2f}x{ok}")
+    out = [f"machine: {r['machine']}; -j{r['jobs']}; {r['runs']} runs each (median (min-max)); size {r['size']}", ""]
+    out.append(line("cold full build vs shell script", r["cold"]["ours"], r["cold"]["shell"], 1.10))
+    out.append(line("null build vs plain SCons", r["null"]["ours"], r["null"]["plain_scons"], 1.2))
+    out.append(line("null build vs go build no-ops", r["null"]["ours"], r["null"]["go_noop"], None))
+    out.append(line("edit 1 leaf C file vs bare commands", r["edit_c"]["ours"], r["edit_c"]["bare"], 1.3))
+    out.append(line("edit 1 in-module .go vs bare go build", r["edit_go"]["ours"], r["edit_go"]["bare"], 1.3))
+    out.append(f"{'steps rebuilt (C edit / Go edit)':<38} {r['edit_c']['steps']} (expected {r['edit_c']['expected_steps']})"
+               f" / {r['edit_go']['steps']} (expected {r['edit_go']['expected_steps']})")
+    out.append(f"{'platform switch: artifacts rebuilt':<38} {r['platform_switch_rebuilt']} (target 0)")
+    out.append(f"{'null build peak RSS / processes':<38} {r['null']['peak_rss_mib']:.0f} MiB / "
+               f"{r['null']['processes_started']} started")
+    for scale, s in r["null_growth"].items():
+        out.append(f"{'null build at ' + str(scale) + 'x':<38} {s['median']:7.2f}s ({s['min']:.2f}-{s['max']:.2f})")
+    return "\n".join(out)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--growth", default="1,2,4", help="scales for the null-build growth, e.g. 1,2,4 (or '')")
+    parser.add_argument("--libs", type=int, default=40)
+    parser.add_argument("--files", type=int, default=25, help="C files per library")
+    parser.add_argument("--bins", type=int, default=40)
+    args = parser.parse_args()
+    args.growth = [int(x) for x in args.growth.split(",") if x]
+    results = run(args)
+    with open(os.path.join(HERE, "results.json"), "w") as fh:
+        json.dump(results, fh, indent=1)
+    print(table(results))
+
+
+if __name__ == "__main__":
+    main()
