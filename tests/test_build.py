@@ -252,3 +252,13 @@ def test_build_report_holds_go_build_info(built):
     checks = {c["check"]: c for c in report["checks"]}
     for check in ("go.cgo", "go.goos", "go.goarch", "go.trimpath", "leaks.strings", "stripped", "libc"):
         assert checks[check]["ok"], checks[check]
+
+
+def test_musl_gcc_sees_linux_kernel_headers(project):
+    """Kernel headers (<linux/...>) are libc-neutral; musl-gcc gets them without glibc's /usr/include."""
+    require("musl-gcc")
+    project.write("k.c", "#include <linux/mman.h>\n#include <sys/mman.h>\nint k(void) { return MAP_HUGE_2MB != 0; }\n")
+    project.write("SConstruct", "env = Environment(tools=['default', 'sconsrules'])\nenv.StaticCLib('k', srcs=['k.c'])\n")
+    result = project.scons("--toolchain=musl-gcc", "--platforms=linux/amd64")
+    assert ("StaticCLib", "k", "compile k.c", "linux-amd64-musl-musl-gcc") in result.steps()
+    assert os.path.isfile(project.path("build/linux-amd64-musl-musl-gcc/libk.a"))

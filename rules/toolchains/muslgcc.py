@@ -19,6 +19,32 @@ def _specs_file(script):
     return match.group(1) if match else None
 
 
+def kernel_headers():
+    """A directory exposing only the Linux kernel headers (linux/, asm/, asm-generic/) of this machine.
+
+    musl-gcc leaves /usr/include out (it holds glibc's headers), so code that includes <linux/...> (OpenSSL's
+    mem_sec.c, for one) does not compile with it; the kernel's own headers are libc-neutral, as on Alpine.
+    """
+    arch_asm = f"/usr/include/{os.uname().machine}-linux-gnu/asm"
+    sources = {"linux": "/usr/include/linux", "asm-generic": "/usr/include/asm-generic",
+               "asm": arch_asm if os.path.isdir(arch_asm) else "/usr/include/asm"}
+    if not all(os.path.isdir(p) for p in sources.values()):
+        return None
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    target = os.path.join(base, "sconsrules", "musl-kernel-headers")
+    try:
+        os.makedirs(target, exist_ok=True)
+        for name, path in sources.items():
+            link = os.path.join(target, name)
+            if os.path.realpath(link) != os.path.realpath(path):
+                if os.path.lexists(link):
+                    os.remove(link)
+                os.symlink(path, link)
+    except OSError:
+        return None
+    return target
+
+
 @attrs.frozen
 class MuslGccToolchain(Toolchain):
     name = "musl-gcc"
@@ -33,7 +59,8 @@ class MuslGccToolchain(Toolchain):
         host_only(self, platform, rule, target)
 
     def cc(self, platform):
-        return [self.exe]
+        headers = kernel_headers()
+        return [self.exe] + (["-isystem", headers] if headers else [])
 
     def ar(self, platform):
         return [shutil.which("ar") or "ar"]
