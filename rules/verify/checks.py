@@ -10,7 +10,7 @@ import attrs
 
 from ..platform import Platform
 from .archive import AR_MAGIC, read_archive
-from .elf import ELF_MAGIC, RELATIVE_RELOCS, read_elf
+from .elf import ELF_MAGIC, RELATIVE_RELOCS, read_elf, read_header
 from .errors import MalformedInput
 
 GLIBC_ONLY_PREFIXES = ("__isoc23_", "__libc_")
@@ -219,15 +219,18 @@ def verify_bytes(path, data, policy):
         summary = {"members": len(members)}
         kind = "archive"
     elif data.startswith(ELF_MAGIC):
-        facts = read_elf(data)
-        if facts.elf_type == "ET_REL":
+        header = read_header(data)
+        if header.elf_type == "ET_REL":
+            # An object's contents are judged where they end up (its archive, its binary): here, its identity.
             out = _Collector(policy)
             if policy.platform:
-                _identity(out, facts, policy.platform)
-            kind = "object"
-        else:
-            out = check_executable(facts, policy)
-            kind = "executable"
+                _identity(out, header, policy.platform)
+            summary = {"machine": header.machine, "type": header.elf_type, "size": len(data),
+                       "sha256": hashlib.sha256(data).hexdigest()}
+            return Report(path, "object", tuple(out.findings), summary)
+        facts = read_elf(data)
+        out = check_executable(facts, policy)
+        kind = "executable"
         summary = {"machine": facts.machine, "link_type": facts.link_type, "libc": facts.libc,
                    "stripped": facts.stripped}
         if facts.go_buildinfo:

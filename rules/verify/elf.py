@@ -5,12 +5,14 @@ the JSON report. Any malformation surfaces as MalformedInput, never as a pyelfto
 """
 import io
 import re
+import struct
 import zlib
 
 import attrs
 from elftools.common.exceptions import ELFError
 from elftools.elf.dynamic import DynamicSection
 from elftools.elf.elffile import ELFFile
+from elftools.elf.enums import ENUM_E_MACHINE, ENUM_E_TYPE
 from elftools.elf.relocation import RelocationSection
 from elftools.elf.sections import NoteSection, SymbolTableSection
 
@@ -76,6 +78,28 @@ class ElfFacts:
     @property
     def stripped(self):
         return not any(name == ".symtab" or name.startswith((".debug_", ".zdebug_")) for name in self.sections)
+
+
+@attrs.frozen
+class ElfHeader:
+    elf_class: int
+    little_endian: bool
+    machine: str
+    elf_type: str
+
+
+def read_header(data):
+    """Just the ELF header: enough to judge an object file's identity without parsing it whole."""
+    if not data.startswith(ELF_MAGIC) or len(data) < 20 or data[4] not in (1, 2) or data[5] not in (1, 2):
+        raise MalformedInput("not an ELF file (bad header)")
+    order = "<" if data[5] == 1 else ">"
+    e_type, e_machine = struct.unpack(order + "HH", data[16:20])
+    return ElfHeader(32 if data[4] == 1 else 64, data[5] == 1, _MACHINES.get(e_machine, f"EM_{e_machine}"),
+                     _TYPES.get(e_type, f"ET_{e_type}"))
+
+
+_MACHINES = {v: k for k, v in ENUM_E_MACHINE.items() if isinstance(v, int)}
+_TYPES = {v: k for k, v in ENUM_E_TYPE.items() if isinstance(v, int)}
 
 
 def read_elf(data):
