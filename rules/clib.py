@@ -91,7 +91,7 @@ class StaticCLib:
                         (Command(tc.cc(config.platform) + ["-c", src.abspath, "-o", tmp_of(obj)] + flags),),
                         policy, (tc.identity(),), tuple(tc.env(config.platform).items()), executor=executor)
             objects += self.ctx.step_nodes(self.env, step, [src] + list(visible.headers) + image,
-                                           scan_paths=visible.includes + (src.dir.abspath,))
+                                           scan_paths=visible.scan_paths(src.dir.abspath))
         archive = os.path.join(outdir, f"lib{name}.a")
         step = Step(RULE, name, config.dirname, "archive", archive,
                     (Command(tc.ar(config.platform) + ["rcsD", tmp_of(archive)] + [o.abspath for o in objects]),),

@@ -150,6 +150,7 @@ class ForeignCLib:
             node.attributes.sconsrules_target = self
         # The installed headers are not declared one by one: the install's archives stand for them, so that
         # dependents compile after the install and again when it changes.
-        own = CcInfo(includes=tuple(os.path.join(out, prefix, i) for i in a.includes), defines=a.defines,
-                     headers=tuple(nodes), archives=tuple(nodes), linkopts=(a.linkopts,) if a.linkopts else ())
+        includes = tuple(os.path.join(out, prefix, i) for i in a.includes)
+        own = CcInfo(includes=includes, defines=a.defines, headers=tuple(nodes), archives=tuple(nodes),
+                     linkopts=(a.linkopts,) if a.linkopts else (), generated_includes=includes)
         return CcInfo.merge(own, deps)

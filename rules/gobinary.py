@@ -128,7 +128,7 @@ class GoCgoBinary:
                     (tc.identity(), go.identity()), tuple(sorted(passenv.items())), report=True, prechecks=prechecks,
                     executor=executor)
         sources = [self.env.File(f) for f in self.inputs] + list(cc.archives) + list(cc.headers) + extra
-        node = self.ctx.step_nodes(self.env, step, sources, scan_paths=cc.includes)[0]
+        node = self.ctx.step_nodes(self.env, step, sources, scan_paths=cc.scan_paths())[0]
         self.ctx.registry.binaries.append((node, self, config))
         return node
 

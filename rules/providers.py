@@ -27,6 +27,13 @@ class CcInfo:
     headers: tuple = ()  # SCons File nodes of declared headers, transitive
     archives: tuple = ()  # SCons File nodes, link order
     linkopts: tuple = ()  # one tuple of options per library, in link order
+    # Include dirs filled by a build step (a foreign install): the C scanner must not look there, or it would
+    # see different headers before and after the install and rebuild for nothing; the install's archives
+    # stand for those headers in dependents' dependencies instead.
+    generated_includes: tuple = ()
+
+    def scan_paths(self, *extra):
+        return tuple(i for i in self.includes if i not in self.generated_includes) + extra
 
     @classmethod
     def merge(cls, own, deps):
@@ -38,6 +45,7 @@ class CcInfo:
             headers=_unique_first(h for info in infos for h in info.headers),
             archives=_unique_last(a for info in infos for a in info.archives),
             linkopts=_unique_last(g for info in infos for g in info.linkopts),
+            generated_includes=_unique_first(i for info in infos for i in info.generated_includes),
         )
 
     @property

@@ -29,3 +29,10 @@ def test_linkopts_travel_per_library_in_link_order():
     base = lib("base", linkopts=(("-lm",),))
     mid = lib("mid", [base], linkopts=(("-Wl,--as-needed", "-lpthread"),))
     assert mid.flat_linkopts == ("-Wl,--as-needed", "-lpthread", "-lm")
+
+
+def test_generated_includes_are_not_scanned_but_still_used():
+    foreign = CcInfo(includes=("/b/ssl/include",), archives=("ssl",), generated_includes=("/b/ssl/include",))
+    mine = CcInfo.merge(CcInfo(includes=("/src/mine",), archives=("mine",)), [foreign])
+    assert mine.includes == ("/src/mine", "/b/ssl/include")
+    assert mine.scan_paths("/src") == ("/src/mine", "/src")
