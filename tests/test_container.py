@@ -36,7 +36,8 @@ def docker_client():
 
 
 def builders(client):
-    return client.containers.list(all=True, filters={"label": "sconsrules.builder"})
+    """Builder containers now (sparse: one being removed while we look must not fail the listing)."""
+    return client.containers.list(all=True, filters={"label": "sconsrules.builder"}, sparse=True)
 
 
 def container_project(project, how=f"image={BUILDER!r}"):

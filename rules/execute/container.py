@@ -50,11 +50,25 @@ def _pid_alive(pid):
 def remove_stale(client):
     """Remove builder containers whose scons process (on this host) is gone."""
     host = socket.gethostname()
-    for container in client.containers.list(all=True, filters={"label": LABEL}):
-        labels = container.labels
+    for container in _listed(client, {"label": LABEL}):
+        labels = container.attrs.get("Labels") or {}
         pid = int(labels.get("sconsrules.pid", "0") or 0)
         if labels.get("sconsrules.host") == host and (not pid or not _pid_alive(pid)):
-            container.remove(force=True)
+            _remove_container(container)
+
+
+def _listed(client, filters):
+    """Containers by filter, without inspecting each (one may vanish between the list and an inspect)."""
+    return client.containers.list(all=True, filters=filters, sparse=True)
+
+
+def _remove_container(container):
+    import docker
+
+    try:
+        container.remove(force=True)
+    except docker.errors.NotFound:
+        pass
 
 
 def cleanup_all():
@@ -125,9 +139,8 @@ class ContainerExecutor:
         if self._client is None:
             return
         try:
-            mine = self._client.containers.list(all=True, filters={"label": [LABEL, f"sconsrules.pid={os.getpid()}"]})
-            for container in mine:
-                container.remove(force=True)
+            for container in _listed(self._client, {"label": [LABEL, f"sconsrules.pid={os.getpid()}"]}):
+                _remove_container(container)
         except Exception:
             pass  # the engine went away; the next run's stale sweep removes what is left
         self._container = None
