@@ -5,7 +5,6 @@ Own includes/defines and those of deps travel to dependents through CcInfo; copt
 import os
 
 import attrs
-import SCons.Util
 
 from . import declare
 from .actions import Command, Step, tmp_of
@@ -16,22 +15,15 @@ from .verify import Policy
 RULE = "StaticCLib"
 
 
-def node_list(value):
-    """Converter for attributes holding files or targets: strings, nodes, and (nested) lists of them."""
-    if value is None:
-        return ()
-    return tuple(SCons.Util.flatten(value))
-
-
 @attrs.frozen
 class CLibAttrs:
     name: str
-    srcs: tuple = attrs.field(default=(), converter=node_list)
-    hdrs: tuple = attrs.field(default=(), converter=node_list)
+    srcs: tuple = attrs.field(default=(), converter=declare.node_list)
+    hdrs: tuple = attrs.field(default=(), converter=declare.node_list)
     includes: tuple = attrs.field(default=(), converter=declare.string_list("includes"))
     defines: tuple = attrs.field(default=(), converter=declare.string_list("defines"))
     copts: tuple = attrs.field(default=(), converter=declare.string_list("copts"))
-    deps: tuple = attrs.field(default=(), converter=node_list)
+    deps: tuple = attrs.field(default=(), converter=declare.node_list)
     linkopts: tuple = attrs.field(default=(), converter=declare.string_list("linkopts"))
     verify: tuple = attrs.field(default=None, converter=declare.relaxations)
 
@@ -77,6 +69,9 @@ class StaticCLib:
         policy = Policy(config.platform, relax=self.ctx.relaxations(self.env, self.attrs.verify, RULE, name))
         executor = self.ctx.executor_for(self.env, tc, RULE, name)
         image = list(tc.sources())
+        identities, passenv = (tc.identity(),), tuple(tc.env(config.platform).items())
+        cc = tc.cc(config.platform)
+        inputs = list(visible.headers) + image
         flags = (list(tc.default_copts(config.platform))
                  + [f"-D{d}" for d in visible.defines]
                  + [f"-I{i}" for i in visible.includes]
@@ -88,14 +83,14 @@ class StaticCLib:
             rel = rel.replace("..", "__")
             obj = os.path.join(outdir, "_objs", name, os.path.splitext(rel)[0] + ".o")
             step = Step(RULE, name, config.dirname, f"compile {src.path}", obj,
-                        (Command(tc.cc(config.platform) + ["-c", src.abspath, "-o", tmp_of(obj)] + flags),),
-                        policy, (tc.identity(),), tuple(tc.env(config.platform).items()), executor=executor)
-            objects += self.ctx.step_nodes(self.env, step, [src] + list(visible.headers) + image,
+                        (Command(cc + ["-c", src.abspath, "-o", tmp_of(obj)] + flags),),
+                        policy, identities, passenv, executor=executor)
+            objects += self.ctx.step_nodes(self.env, step, [src] + inputs,
                                            scan_paths=visible.scan_paths(src.dir.abspath))
         archive = os.path.join(outdir, f"lib{name}.a")
         step = Step(RULE, name, config.dirname, "archive", archive,
                     (Command(tc.ar(config.platform) + ["rcsD", tmp_of(archive)] + [o.abspath for o in objects]),),
-                    policy, (tc.identity(),), tuple(tc.env(config.platform).items()), executor=executor)
+                    policy, identities, passenv, executor=executor)
         node = self.ctx.step_nodes(self.env, step, objects + image)[0]
         node.attributes.sconsrules_target = self
         own = CcInfo(includes=self.includes, defines=self.attrs.defines, headers=self.hdrs, archives=(node,),

@@ -34,6 +34,15 @@ def string_list(name):
     return convert
 
 
+def node_list(value):
+    """Converter for attributes holding files or targets: strings, nodes, and (nested) lists of them."""
+    import SCons.Util
+
+    if value is None:
+        return ()
+    return tuple(SCons.Util.flatten(value))
+
+
 def relaxations(value):
     """Converter for verify=: {check id: stated reason}; an unknown id or an empty reason is refused."""
     from .verify.checks import CHECK_IDS

@@ -13,7 +13,6 @@ import attrs
 
 from . import declare
 from .actions import Command, Step, tmp_of
-from .clib import node_list
 from .errors import RuleError
 from .providers import CcInfo
 from .verify import Policy
@@ -58,7 +57,7 @@ class ForeignAttrs:
     outputs: tuple = attrs.field(default=(), converter=_outputs)
     includes: tuple = attrs.field(default=("include",), converter=declare.string_list("includes"))
     defines: tuple = attrs.field(default=(), converter=declare.string_list("defines"))
-    deps: tuple = attrs.field(default=(), converter=node_list)
+    deps: tuple = attrs.field(default=(), converter=declare.node_list)
     linkopts: tuple = attrs.field(default=(), converter=declare.string_list("linkopts"))
     env: tuple = attrs.field(default=None, converter=_env_dict)
     install_prefix: str = "/usr/local"

@@ -11,7 +11,6 @@ import attrs
 
 from . import declare
 from .actions import Command, Step, tmp_of
-from .clib import node_list
 from .errors import RuleError
 from .gosrc import GoSourceError, find_module_root, read_module
 from .providers import CcInfo
@@ -47,7 +46,7 @@ class GoBinaryAttrs:
     name: str
     package: str = attrs.field(default=".")
     module: str = None
-    cdeps: tuple = attrs.field(default=(), converter=node_list)
+    cdeps: tuple = attrs.field(default=(), converter=declare.node_list)
     platforms: tuple = attrs.field(default=None)
     toolchain: object = None
     gotags: tuple = attrs.field(default=(), converter=declare.string_list("gotags"))
