@@ -17,6 +17,12 @@ def tmp_of(out):
     return out + ".sconsrules-tmp"
 
 
+def read_response_file(path):
+    """The arguments of a response file as this project writes them: one per line."""
+    with open(path) as fh:
+        return [line.rstrip("\n") for line in fh if line.strip()]
+
+
 def _pairs(mapping):
     return tuple(sorted((mapping or {}).items()))
 
@@ -27,6 +33,21 @@ class Command:
     env: tuple = attrs.field(default=(), converter=_pairs)  # decides the output: in the signature
     cwd: str = None
     network: bool = False  # only module downloads; a container executor runs these apart
+    # Env vars whose `@file` words are replaced by the file's arguments when the command runs: cgo refuses
+    # response files, and some flags (a PkgConfigCLib's) exist only once an earlier step has run.
+    expand_env: tuple = attrs.field(default=(), converter=tuple)
+
+    def at_run_time(self, extra=()):
+        """This command with its response files expanded and `extra` (name, words) appended to its env."""
+        env = dict(self.env)
+        for name in self.expand_env:
+            words = []
+            for word in shlex.split(env.get(name, "")):
+                words += read_response_file(word[1:]) if word.startswith("@") else [word]
+            env[name] = shlex.join(words)
+        for name, words in extra:
+            env[name] = " ".join(filter(None, [env.get(name, ""), shlex.join(words)]))
+        return attrs.evolve(self, env=env, expand_env=())
 
     def render(self):
         words = [f"{k}={shlex.quote(v)}" for k, v in self.env] + [shlex.quote(a) for a in self.argv]
@@ -50,6 +71,13 @@ class Step:
     executor: str = "native"  # which executor runs the commands (a container toolchain's name)
     members: tuple = ()  # when set, `out` is a directory and these files in it are verified and tracked
     quiet: bool = False  # long build logs: kept in <out>.log, shown (their end) only when the step fails
+    verify_hint: str = None  # what to do when the output fails verification, if better than the generic hint
+    shared_cache: bool = False  # a directory output the per-machine output cache may hold (path-free contents)
+    verify_glob: str = None  # directory outputs: verify the files this matches instead of the members
+    # Go's build cache keys a cgo compile on flag strings and the package's own files, never on headers
+    # outside it: a digest of these inputs (and of the headers scanned from them) goes into this env var.
+    digest_env: str = None
+    digest_inputs: tuple = ()
 
     @property
     def tmp(self):
@@ -60,7 +88,7 @@ class Step:
         where the project is checked out (for caches shared between checkouts)."""
         text = repr((self.rule, self.label, self.config, self.out, [attrs.astuple(c) for c in self.commands],
                      attrs.astuple(self.policy) if self.policy else None, self.identities,
-                     self.prechecks, self.executor, self.members))
+                     self.prechecks, self.executor, self.members, self.verify_glob, self.digest_env))
         if root:
             text = text.replace(root, "<root>")
         return hashlib.sha256(text.encode()).hexdigest()

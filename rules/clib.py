@@ -71,10 +71,11 @@ class StaticCLib:
         image = list(tc.sources())
         identities, passenv = (tc.identity(),), tuple(tc.env(config.platform).items())
         cc = tc.cc(config.platform)
-        inputs = list(visible.headers) + image
+        inputs = list(visible.headers) + list(visible.flag_files) + image
         flags = (list(tc.default_copts(config.platform))
                  + [f"-D{d}" for d in visible.defines]
                  + [f"-I{i}" for i in visible.includes]
+                 + list(visible.flag_args())
                  + list(self.attrs.copts)
                  + self.ctx.prefix_map_flags(self.env))
         objects = []

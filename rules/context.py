@@ -1,6 +1,7 @@
 """Shared state of one SCons run: the registry, the output layout, the executor and the SCons builders
 through which every Step becomes nodes. Rules talk to SCons only through here.
 """
+import hashlib
 import os
 
 import SCons.Action
@@ -19,13 +20,23 @@ from .toolchains.zig import zig_cache_dir
 STEP_SIG = "SCONSRULES_STEP_SIG"
 
 
+def _inputs_digest(step, node, source):
+    """The content digest of a step's digest_inputs and of every header scanned from its sources, from the
+    signatures SCons has computed anyway; sorted by content, so it does not depend on the checkout's path."""
+    if not step.digest_env:
+        return None
+    wanted = set(step.digest_inputs)
+    csigs = [s.get_csig() for s in source if s.abspath in wanted] + [i.get_csig() for i in node.implicit or ()]
+    return hashlib.sha256(" ".join(sorted(csigs)).encode()).hexdigest()[:16]
+
+
 def _run_step(target, source, env):
     step = target[0].attributes.sconsrules_step
     key = None
-    if step.members:
+    if step.shared_cache:
         key = cache.key_of(step.signature(root=env.Dir("#").abspath), [s.get_csig() for s in source])
     try:
-        perform(step, CONTEXT.executors[step.executor], key)
+        perform(step, CONTEXT.executors[step.executor], key, _inputs_digest(step, target[0], source))
     except RuleError as exc:
         raise SCons.Errors.BuildError(node=target[0], errstr=exc.line(), status=2, exitstatus=2) from None
     return 0

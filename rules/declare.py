@@ -60,6 +60,16 @@ def relaxations(value):
     return tuple(sorted(value.items()))
 
 
+def fill_placeholders(values, platform, rule, name, attribute):
+    """`values` with the platform's placeholders ({goarch}, {cpu}, ...) filled in."""
+    subs = platform.placeholders()
+    try:
+        return [v.format(**subs) for v in values]
+    except (KeyError, IndexError, ValueError) as exc:
+        raise RuleError(rule, name, f"{attribute}: unknown placeholder {exc}",
+                        f"known: {', '.join('{' + k + '}' for k in subs)}") from None
+
+
 def build(cls, rule, name, kwargs):
     """Instantiate the attrs class `cls` from a rule call, turning every mistake into a RuleError."""
     if not isinstance(name, str) or not name or "/" in name or name.startswith("."):
@@ -102,8 +112,8 @@ class Registry:
         target = getattr(getattr(ref, "attributes", None), "sconsrules_target", None)
         if target is not None:
             return target
-        raise RuleError(rule, name, f"{attribute}: {ref!r} is not a library declared with StaticCLib or ForeignCLib",
-                        "pass what env.StaticCLib(...) or env.ForeignCLib(...) returned, or its name")
+        raise RuleError(rule, name, f"{attribute}: {ref!r} is not a library declared with StaticCLib, ForeignCLib "
+                        "or PkgConfigCLib", "pass what the rule returned, or the library's name")
 
     def realize(self, target, config):
         key = (id(target), config)

@@ -13,7 +13,6 @@ import attrs
 
 from . import declare
 from .actions import Command, Step, tmp_of
-from .errors import RuleError
 from .providers import CcInfo
 from .verify import Policy
 
@@ -64,13 +63,6 @@ class ForeignAttrs:
     verify: tuple = attrs.field(default=None, converter=declare.relaxations)
 
 
-def substitutions(platform):
-    """Placeholders configure_args may use, for build systems that name targets their own way."""
-    info = platform.info
-    return {"cpu": info.zig_cpu, "goarch": info.goarch, "triple": platform.zig_target,
-            "openssl_target": {"amd64": "linux-x86_64", "arm64": "linux-aarch64"}[platform.arch]}
-
-
 def _wrapper(path, argv):
     """A script at `path` running `argv`; a bare command name is resolved now (PATH will start with the
     wrappers' own directory, so a wrapper named like its tool must not find itself)."""
@@ -91,12 +83,7 @@ class ForeignCLib:
 
     def _script(self, config, work, stage, cc_extra):
         a, tc, plat = self.attrs, config.toolchain, config.platform
-        subs = substitutions(plat)
-        try:
-            args = [x.format(**subs) for x in a.configure_args]
-        except (KeyError, IndexError, ValueError) as exc:
-            raise RuleError(RULE, a.name, f"configure_args: unknown placeholder {exc}",
-                            f"known: {', '.join('{' + k + '}' for k in subs)}") from None
+        args = declare.fill_placeholders(a.configure_args, plat, RULE, a.name, "configure_args")
         bindir = f"{work}/.sconsrules-bin"
         lines = ["set -eu", f"rm -rf {shlex.quote(work)}", f"mkdir -p {shlex.quote(bindir)}",
                  f"cp -a {shlex.quote(self.source_dir)}/. {shlex.quote(work)}/",
@@ -131,10 +118,10 @@ class ForeignCLib:
         prefix = a.install_prefix.strip("/")
         # Build systems record CC and CFLAGS in what they build (OpenSSL's `openssl version -f`): the paths
         # of this machine go into the cc wrapper, and CC, CFLAGS and CPPFLAGS stay path-free.
-        cc_extra = [f"-ffile-prefix-map={work}=."] + [f"-I{i}" for i in seen.includes]
+        cc_extra = [f"-ffile-prefix-map={work}=."] + [f"-I{i}" for i in seen.includes] + list(seen.flag_args())
         cflags = list(tc.default_copts(plat)) + [f"-D{d}" for d in a.defines]
         env = {"CC": "cc", "AR": "ar", "RANLIB": "ranlib", "CFLAGS": " ".join(cflags),
-               "LDFLAGS": " ".join(sorted({f"-L{os.path.dirname(x.abspath)}" for x in seen.archives})),
+               "LDFLAGS": " ".join(sorted({f"-L{os.path.dirname(x.abspath)}" for x in seen.archive_files})),
                "SOURCE_DATE_EPOCH": "0", **dict(a.env)}
         executor = self.ctx.executor_for(self.env, tc, RULE, name, sources=(self.source_dir,))
         command = Command(["sh", "-c", self._script(config, work, stage, cc_extra)], env=env)
@@ -142,8 +129,10 @@ class ForeignCLib:
         relax = self.ctx.relaxations(self.env, a.verify, RULE, name)
         passenv = dict(tc.env(plat), MAKEFLAGS=f"-j{os.cpu_count() or 1}")  # -j must not change signatures
         step = Step(RULE, name, config.dirname, f"{a.build} build", out, (command,), Policy(plat, relax=relax),
-                    (tc.identity(),), tuple(sorted(passenv.items())), executor=executor, members=members, quiet=True)
-        sources = list(self.source_nodes) + list(seen.archives) + list(seen.headers) + list(tc.sources())
+                    (tc.identity(),), tuple(sorted(passenv.items())), executor=executor, members=members, quiet=True,
+                    shared_cache=True)
+        sources = (list(self.source_nodes) + list(seen.archives) + list(seen.headers) + list(seen.flag_files)
+                   + list(tc.sources()))
         nodes = self.ctx.step_nodes(self.env, step, sources, targets=[os.path.join(out, m) for m in members])
         for node in nodes:
             node.attributes.sconsrules_target = self

@@ -4,6 +4,7 @@ Static linking uses Go's external linker with -static (NOTES.md: CC=musl-gcc alo
 dynamic binaries), strip goes into -extldflags too (zig ignores Go's -s otherwise), and -trimpath
 without VCS stamping keeps the output reproducible.
 """
+import hashlib
 import os
 import shlex
 
@@ -94,8 +95,10 @@ class GoCgoBinary:
         if executor != "native":
             extra.append(self._download_modules(config, go, executor, extra))
         cflags = (list(tc.default_copts(plat)) + [f"-D{d}" for d in cc.defines] + [f"-I{i}" for i in cc.includes]
-                  + self.ctx.prefix_map_flags(self.env))
-        ldflags = [a.abspath for a in cc.archives] + list(cc.flat_linkopts)
+                  + list(cc.flag_args()) + self.ctx.prefix_map_flags(self.env)
+                  # An image's system headers can change while its compiler's version (all Go asks) does not.
+                  + [f"-DSCONSRULES_TOOLCHAIN={hashlib.sha256(tc.identity().encode()).hexdigest()[:16]}"])
+        ldflags = list(cc.link_args()) + list(cc.flat_linkopts)
         extld = (["-static"] if self.attrs.static else []) + (["-s"] if self.attrs.strip else [])
         go_ldflags = ["-linkmode=external", "-extldflags=" + " ".join(extld)] if extld else ["-linkmode=external"]
         if self.attrs.strip:
@@ -114,6 +117,7 @@ class GoCgoBinary:
                 **dict(plat.info.go_env), **GO_FIXED_ENV,
             ),
             cwd=self.module.root,
+            expand_env=("CGO_CFLAGS", "CGO_LDFLAGS"),
         )
         passenv = dict(go.passenv())
         passenv.update(tc.env(plat))
@@ -122,11 +126,15 @@ class GoCgoBinary:
                         leak_paths=self.ctx.leak_paths(self.env, go, tc), leak_dwarf=self.attrs.strip, relax=relax)
         # cdeps archives are checked again before the link: a foreign or glibc-built archive fails with the
         # verifier's reason instead of a linker error.
-        prechecks = tuple((a.abspath, Policy(plat, relax=relax)) for a in cc.archives)
+        prechecks = tuple((a.abspath, Policy(plat, relax=relax)) for a in cc.archive_files)
+        # What the cgo compiles read beyond the package (Go's cache does not see it): headers, response
+        # files of flags, the image. Archives are left out: a .c edit relinks without recompiling cgo code.
+        digest_inputs = tuple(n.abspath for n in list(cc.headers) + list(cc.flag_files) + list(tc.sources()))
         step = Step(RULE, name, config.dirname, f"go build {pkg}", out, (command,), policy,
                     (tc.identity(), go.identity()), tuple(sorted(passenv.items())), report=True, prechecks=prechecks,
-                    executor=executor)
-        sources = [self.env.File(f) for f in self.inputs] + list(cc.archives) + list(cc.headers) + extra
+                    executor=executor, digest_env="CGO_CFLAGS", digest_inputs=digest_inputs)
+        sources = ([self.env.File(f) for f in self.inputs] + list(cc.archives) + list(cc.headers) + list(cc.flag_files)
+                   + extra)
         node = self.ctx.step_nodes(self.env, step, sources, scan_paths=cc.scan_paths())[0]
         self.ctx.registry.binaries.append((node, self, config))
         return node

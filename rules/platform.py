@@ -83,6 +83,12 @@ class Platform:
     def dirname(self):
         return f"{self.os}-{self.arch}-{self.libc}"
 
+    def placeholders(self):
+        """What attributes that depend on the platform may say: {goarch}, {cpu}, {triple}, {openssl_target}."""
+        info = self.info
+        return {"cpu": info.zig_cpu, "goarch": info.goarch, "triple": self.zig_target,
+                "openssl_target": {"amd64": "linux-x86_64", "arm64": "linux-aarch64"}[self.arch]}
+
     def is_host(self):
         try:
             return self == Platform.host()

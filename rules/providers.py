@@ -2,6 +2,8 @@
 
 includes and defines travel to every dependent; archives keep link order (each library before the
 libraries it needs), which stays valid through diamonds by keeping each archive's last occurrence.
+A library whose flags are found only at build time (PkgConfigCLib) contributes response files instead:
+one of compile flags (flag_files) and one in the link order standing for its archives (a `.rsp` archive).
 """
 import attrs
 
@@ -25,12 +27,13 @@ class CcInfo:
     includes: tuple = ()  # directories (absolute paths), searched in order
     defines: tuple = ()
     headers: tuple = ()  # SCons File nodes of declared headers, transitive
-    archives: tuple = ()  # SCons File nodes, link order
+    archives: tuple = ()  # SCons File nodes, link order: archives, or response files that list archives
     linkopts: tuple = ()  # one tuple of options per library, in link order
     # Include dirs filled by a build step (a foreign install): the C scanner must not look there, or it would
     # see different headers before and after the install and rebuild for nothing; the install's archives
     # stand for those headers in dependents' dependencies instead.
     generated_includes: tuple = ()
+    flag_files: tuple = ()  # response files of compile flags (File nodes), for `@file` on compile lines
 
     def scan_paths(self, *extra):
         return tuple(i for i in self.includes if i not in self.generated_includes) + extra
@@ -46,7 +49,20 @@ class CcInfo:
             archives=_unique_last(a for info in infos for a in info.archives),
             linkopts=_unique_last(g for info in infos for g in info.linkopts),
             generated_includes=_unique_first(i for info in infos for i in info.generated_includes),
+            flag_files=_unique_first(f for info in infos for f in info.flag_files),
         )
+
+    @property
+    def archive_files(self):
+        """The archives known at read time (a response file's archives are verified where it is made)."""
+        return tuple(a for a in self.archives if not a.name.endswith(".rsp"))
+
+    def link_args(self):
+        """Link-order arguments: archive paths and `@file` for response files."""
+        return tuple(("@" if a.name.endswith(".rsp") else "") + a.abspath for a in self.archives)
+
+    def flag_args(self):
+        return tuple("@" + f.abspath for f in self.flag_files)
 
     @property
     def flat_linkopts(self):

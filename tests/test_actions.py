@@ -46,3 +46,16 @@ def test_tool_identity_runs_once_per_tool_state(tmp_path, monkeypatch):
     os.utime(tool, ns=(1, 1))
     assert identity.tool_identity([str(tool)], [str(tool)]) == "mytool 2.0 upgraded"
     assert len(calls) == 2
+
+
+def test_response_files_expand_at_run_time_in_the_named_variables_only(tmp_path):
+    rsp = tmp_path / "libs.rsp"
+    rsp.write_text("/b/lib x.a\n-lm\n\n")
+    command = Command(["go", "build"], env={"CGO_LDFLAGS": f"/a/liba.a @{rsp} -static", "OTHER": f"@{rsp}"},
+                      expand_env=("CGO_LDFLAGS",))
+    ran = command.at_run_time([("CGO_CFLAGS", ["-DSCONSRULES_CINPUTS=abc"])])
+    env = dict(ran.env)
+    assert env["CGO_LDFLAGS"] == "/a/liba.a '/b/lib x.a' -lm -static"  # order kept, one argument per line
+    assert env["OTHER"] == f"@{rsp}"
+    assert env["CGO_CFLAGS"] == "-DSCONSRULES_CINPUTS=abc"
+    assert ran.expand_env == () and command.env != ran.env  # the declared command (its signature) is unchanged

@@ -262,3 +262,21 @@ def test_musl_gcc_sees_linux_kernel_headers(project):
     result = project.scons("--toolchain=musl-gcc", "--platforms=linux/amd64")
     assert ("StaticCLib", "k", "compile k.c", "linux-amd64-musl-musl-gcc") in result.steps()
     assert os.path.isfile(project.path("build/linux-amd64-musl-musl-gcc/libk.a"))
+
+
+def test_header_macro_change_reaches_the_cgo_code(project):
+    """Go's build cache keys cgo compiles on flags and the package's own files, not on headers elsewhere: the
+    binary must still see a changed macro from a cdep's header (a digest of C inputs goes into CGO_CFLAGS)."""
+    require("zig")
+    chain_project(project, platforms=("linux/amd64",))
+    base_h = project.read("c/base/base.h").replace("int base_value(void);", "int base_value(void);\n#define EXTRA 1")
+    project.write("c/base/base.h", base_h)
+    main = project.read("cmd/chain/main.go").replace('k=%d\\n", ', 'k=%d extra=%d\\n", ').replace(
+        "int(C.BASE_K))", "int(C.BASE_K), int(C.EXTRA))")
+    project.write("cmd/chain/main.go", main)
+    project.scons()
+    binary = artifact(project, "linux-amd64-musl-zig")
+    assert run_binary(binary, "linux/amd64").stdout.endswith("extra=1\n")
+    project.write("c/base/base.h", base_h.replace("#define EXTRA 1", "#define EXTRA 2"))
+    project.scons()
+    assert run_binary(binary, "linux/amd64").stdout.endswith("extra=2\n")

@@ -40,3 +40,30 @@ def test_good_output_takes_its_name_and_bad_output_leaves_nothing(corpus, tmp_pa
     with pytest.raises(RuleError, match="verify: .*neither an ELF file nor an ar archive"):
         perform(copy_step(os.path.join(corpus, "random"), out), NativeExecutor())
     assert not os.path.exists(out) and not os.path.exists(out + ".sconsrules-tmp")
+
+
+def test_a_scripts_stated_cause_is_the_error_and_nothing_is_left(tmp_path):
+    out = str(tmp_path / "resolved")
+    script = "mkdir -p \"$1\"; echo noise; echo 'sconsrules: error: -lfoo resolves only to libfoo.so'; exit 3"
+    step = Step("PkgConfigCLib", "foo", "linux-amd64-musl-zig", "pkg-config foo", out,
+                (Command(["sh", "-c", script, "x", out + ".sconsrules-tmp"]),), Policy(AMD64),
+                members=("libs.rsp",), verify_glob="lib/*.a")
+    with pytest.raises(RuleError) as err:
+        perform(step, NativeExecutor())
+    assert err.value.line() == ("sconsrules: PkgConfigCLib 'foo': [linux-amd64-musl-zig] -lfoo resolves only to "
+                                "libfoo.so")
+    assert not os.path.exists(out) and not os.path.exists(out + ".sconsrules-tmp")
+
+
+def test_a_verify_glob_judges_the_matching_files_of_a_directory_output(corpus, tmp_path):
+    out = str(tmp_path / "resolved")
+    tmp = out + ".sconsrules-tmp"
+    script = f"mkdir -p {tmp}/lib/1/usr/lib && echo -lm > {tmp}/libs.rsp && cp \"$1\" {tmp}/lib/1/usr/lib/"
+    step = lambda lib: Step("PkgConfigCLib", "z", "linux-amd64-musl-zig", "pkg-config z", out,  # noqa: E731
+                            (Command(["sh", "-c", script, "x", os.path.join(corpus, lib)]),), Policy(AMD64),
+                            members=("libs.rsp",), verify_glob="lib/*.a")
+    perform(step("libmusl.a"), NativeExecutor())
+    assert os.path.isfile(os.path.join(out, "lib/1/usr/lib/libmusl.a"))
+    with pytest.raises(RuleError, match=r"verify failed for lib/1/usr/lib/libglibc.a: archive.glibc-refs"):
+        perform(step("libglibc.a"), NativeExecutor())
+    assert not os.path.exists(out) and not os.path.exists(tmp)

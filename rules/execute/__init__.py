@@ -4,6 +4,7 @@ sits at a target path (SCons keeps a failed action's output and may later call i
 An executor decides only where a Command runs (native.py: this machine; container.py: a builder container);
 everything else here is shared by every executor.
 """
+import fnmatch
 import json
 import os
 import shutil
@@ -46,10 +47,36 @@ def _verify(step, path, policy, subject=""):
         raise RuleError(step.rule, step.label, f"[{step.config}] verify{subject}: {exc}") from None
 
 
-def perform(step, executor, cache_key=None):
+ERROR_PREFIX = "sconsrules: error: "  # how a script of ours states why it failed, in one line
+
+
+def _stated_cause(output):
+    for line in reversed(output.splitlines()):
+        if line.startswith(ERROR_PREFIX):
+            return line[len(ERROR_PREFIX):].strip()
+    return None
+
+
+def _outputs(step):
+    """The files the policy judges: the output, or the members of a directory output (or what its glob matches)."""
+    if not step.members:
+        return [step.tmp]
+    if step.verify_glob is None:
+        return [os.path.join(step.tmp, m) for m in step.members]
+    found = []
+    for root, _, files in os.walk(step.tmp):
+        for name in files:
+            rel = os.path.relpath(os.path.join(root, name), step.tmp)
+            if fnmatch.fnmatch(rel, step.verify_glob):
+                found.append(os.path.join(step.tmp, rel))
+    return sorted(found)
+
+
+def perform(step, executor, cache_key=None, digest=None):
     """Build `step`; raise RuleError (nothing left at step.out) on any failure.
 
     With a cache_key (directory outputs), a verified tree stored earlier replaces running the commands.
+    `digest` (of the step's digest_inputs) is appended to its commands' step.digest_env as a define.
     """
     os.makedirs(os.path.dirname(step.out), exist_ok=True)
     _remove(step.tmp)
@@ -61,9 +88,15 @@ def perform(step, executor, cache_key=None):
             raise RuleError(step.rule, step.label, _failure(step, report, subject),
                             "rebuild that library with a musl toolchain for this platform")
     restored = cache_key is not None and cache.restore(cache_key, step.tmp)
+    extra = [(step.digest_env, [f"-DSCONSRULES_CINPUTS={digest}"])] if step.digest_env and digest else []
     for command in () if restored else step.commands:
         try:
-            code, output = executor.run(command, dict(step.passenv))
+            runnable = command.at_run_time(extra)
+        except OSError as exc:
+            raise RuleError(step.rule, step.label, f"[{step.config}] cannot read {exc.filename}: {exc.strerror}",
+                            "a dependency's response file is missing: rebuild it") from None
+        try:
+            code, output = executor.run(runnable, dict(step.passenv))
         except OSError as exc:
             _remove(step.tmp)
             raise RuleError(step.rule, step.label, f"[{step.config}] cannot run {command.argv[0]}: {exc.strerror}",
@@ -78,6 +111,9 @@ def perform(step, executor, cache_key=None):
             _emit(output)
         if code != 0:
             _remove(step.tmp)
+            cause = _stated_cause(output)
+            if cause:
+                raise RuleError(step.rule, step.label, f"[{step.config}] {cause}")
             _emit(f"sconsrules: failed command ({executor.name}):\n  {command.render()}")
             raise RuleError(step.rule, step.label, f"[{step.config}] {step.what} failed (exit {code})",
                             "see the compiler output above")
@@ -86,9 +122,13 @@ def perform(step, executor, cache_key=None):
             fh.write(step.signature() + "\n")
         os.replace(step.tmp, step.out)
         return None
-    outputs = [os.path.join(step.tmp, m) for m in step.members] or [step.tmp]
+    for member in step.members:
+        if not os.path.isfile(os.path.join(step.tmp, member)):
+            _remove(step.tmp)
+            raise RuleError(step.rule, step.label, f"[{step.config}] {step.what} did not produce {member}",
+                            "check the declared outputs against what the build installs")
     report = None
-    for path in outputs:
+    for path in _outputs(step):
         if not os.path.isfile(path):
             _remove(step.tmp)
             what = os.path.relpath(path, step.tmp) if step.members else "its output"
@@ -102,7 +142,7 @@ def perform(step, executor, cache_key=None):
             raise
         if not report.ok:
             _remove(step.tmp)
-            raise RuleError(step.rule, step.label, _failure(step, report, subject),
+            raise RuleError(step.rule, step.label, _failure(step, report, subject), step.verify_hint or
                             "the artifact was not kept; fix the flags or toolchain, or relax the check with verify=")
     if step.report:
         data = report.to_json()
