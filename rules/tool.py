@@ -19,6 +19,7 @@ from .context import CONTEXT
 from .errors import RuleError
 from .foreign import ForeignAttrs, ForeignCLib
 from .gobinary import GoBinaryAttrs, GoCgoBinary
+from .pkgconfig import PkgConfigAttrs, PkgConfigCLib
 from .platform import Platform
 from .toolchains.container import ContainerToolchain, lookup_image, platforms_for, sanitize, split_command
 
@@ -216,6 +217,14 @@ def foreign_c_lib(env, name, **kwargs):
     return _default_archives(env, "ForeignCLib", name, target)
 
 
+@_user_errors
+def pkg_config_c_lib(env, name, **kwargs):
+    """Declare a library installed where the toolchain runs, found with `pkg-config --static` at build time."""
+    target = PkgConfigCLib(CONTEXT, env, declare.build(PkgConfigAttrs, "PkgConfigCLib", name, kwargs))
+    CONTEXT.registry.add(target)
+    return _default_archives(env, "PkgConfigCLib", name, target)
+
+
 def _default_archives(env, rule, name, target):
     platforms, _ = _selected_platforms(env, rule, name)
     nodes = []
@@ -236,6 +245,7 @@ def generate(env):
     env.AddMethod(scratch_image, "ScratchImage")
     env.AddMethod(source_archive, "SourceArchive")
     env.AddMethod(foreign_c_lib, "ForeignCLib")
+    env.AddMethod(pkg_config_c_lib, "PkgConfigCLib")
 
 
 def exists(env):

@@ -11,6 +11,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SITE_DIR = os.path.join(REPO, "site_scons")
 EXAMPLES = os.path.join(REPO, "examples")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+BUILDER = "sconsrules-builder:bookworm"  # made by tests/containers/make_images.sh
 
 
 def require(tool, why=""):
@@ -73,7 +74,7 @@ class Result:
 
     def steps(self):
         """The build steps that ran, as (rule, target, what, config) from the progress lines."""
-        return re.findall(r"^(StaticCLib|GoCgoBinary) (\S+): (.+) \[(\S+)\]$", self.stdout, re.M)
+        return re.findall(r"^(StaticCLib|ForeignCLib|PkgConfigCLib|GoCgoBinary) (\S+): (.+) \[(\S+)\]$", self.stdout, re.M)
 
     def ran(self, rule, target=None, what=None):
         return [s for s in self.steps() if s[0] == rule and (target is None or s[1] == target)
@@ -105,3 +106,18 @@ def corpus(tmp_path_factory):
         require(tool)
     return build_corpus(str(tmp_path_factory.mktemp("corpus")))
 
+
+
+@pytest.fixture(scope="module")
+def docker_client():
+    """A Docker engine that has the builder image; in CI its absence fails the test."""
+    try:
+        import docker
+        client = docker.from_env()
+        client.ping()
+        client.images.get(BUILDER)
+    except Exception as exc:
+        if IN_CI:
+            pytest.fail(f"a Docker engine with {BUILDER} is required (tests/containers/make_images.sh): {exc}")
+        pytest.skip(f"no Docker engine with {BUILDER}: {exc}")
+    return client

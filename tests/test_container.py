@@ -8,31 +8,16 @@ import time
 
 import pytest
 
-from conftest import SITE_DIR, IN_CI, require, run_binary
+from conftest import BUILDER, SITE_DIR, require, run_binary
 
 pytestmark = pytest.mark.integration
 
-BUILDER = "sconsrules-builder:bookworm"
 CONFIG = "linux-amd64-musl-ctr-sconsrules-builder-bookworm"
 SCONSTRUCT = """env = Environment(tools=["default", "sconsrules"], SCONSRULES_TOOLCHAIN=None)
 tc = env.ContainerToolchain({how}, cc="musl-gcc", go="go")
 env["SCONSRULES_TOOLCHAIN"] = tc
 SConscript("SConscript", exports="env")
 """
-
-
-@pytest.fixture(scope="module")
-def docker_client():
-    try:
-        import docker
-        client = docker.from_env()
-        client.ping()
-        client.images.get(BUILDER)
-    except Exception as exc:
-        if IN_CI:
-            pytest.fail(f"a Docker engine with {BUILDER} is required (tests/containers/make_images.sh): {exc}")
-        pytest.skip(f"no Docker engine with {BUILDER}: {exc}")
-    return client
 
 
 def builders(client):
