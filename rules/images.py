@@ -8,6 +8,8 @@ depends on its ID.
 import io
 import json
 import os
+import re
+import sys
 import tarfile
 
 import SCons.Action
@@ -18,6 +20,7 @@ from .errors import RuleError
 from .execute.container import client_or_error
 
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+BUILD_LOG_TAIL = 30
 
 
 def _write_id(path, image_id):
@@ -34,9 +37,15 @@ def _build(client, rule, label, **kwargs):
         image, _ = client.images.build(rm=True, forcerm=True, pull=False, **kwargs)
         return image
     except docker.errors.BuildError as exc:
-        lines = [str(entry.get("stream") or entry.get("error") or "").strip() for entry in exc.build_log]
-        tail = " | ".join(line for line in lines if line)[-400:]
-        raise RuleError(rule, label, f"image build failed: {exc.msg}", f"build log: {tail}") from None
+        # The log's last lines say why (a missing package, a compiler error); the message only repeats the
+        # RUN line, so it is shortened to its exit code.
+        lines = [line.rstrip() for entry in exc.build_log if entry.get("stream")
+                 for line in str(entry["stream"]).splitlines() if line.strip()]
+        sys.stdout.write("\n".join(lines[-BUILD_LOG_TAIL:]) + "\n")
+        code = re.search(r"returned a non-zero code: (\d+)", exc.msg or "")
+        cause = f"a RUN step failed (exit {code.group(1)})" if code else str(exc.msg)
+        raise RuleError(rule, label, f"image build failed: {cause}",
+                        f"the build's last {min(len(lines), BUILD_LOG_TAIL)} lines are shown above") from None
     except docker.errors.APIError as exc:
         raise RuleError(rule, label, f"image build failed: {exc.explanation or exc}",
                         "a base image must already be on this engine: nothing is pulled") from None

@@ -149,7 +149,7 @@ class PkgConfigCLib:
         tc.check_platform(plat, RULE, a.name)
         out = os.path.join(self.ctx.outdir(self.env, config, self.srcdir), "_pkgconfig", a.name)
         search = declare.fill_placeholders(a.pkg_config_path, plat, RULE, a.name, "pkg_config_path")
-        env = {"PKG_CONFIG_ALLOW_SYSTEM_LIBS": "1", "PKG_CONFIG_PATH": "", "LIBC_PARTS": LIBC_PARTS}
+        env = {"PKG_CONFIG_ALLOW_SYSTEM_LIBS": "1", "LIBC_PARTS": LIBC_PARTS}
         if search:
             env["PKG_CONFIG_LIBDIR"] = ":".join(search)
         if a.sysroot:

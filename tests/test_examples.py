@@ -134,3 +134,58 @@ def test_foreign_libraries_are_verified_musl_archives(main_job):
         for archive in ("openssl/usr/local/lib/libssl.a", "openssl/usr/local/lib/libcrypto.a", "z/usr/local/lib/libz.a"):
             report = verify_file(os.path.join(lib, archive), Policy(Platform.parse(f"linux/{arch}")))
             assert report.ok and report.summary["members"] > 0, (archive, report.failures)
+
+
+OPENSSL_IMAGE = """FROM sconsrules-builder:bookworm
+# The typical "image with the library's static build installed": zlib and OpenSSL built with musl-gcc into
+# /opt/musl, their .pc files on PKG_CONFIG_PATH. Kernel headers (linux/, asm/) come from Debian's linux-libc-dev.
+COPY zlib.tar.bz2 openssl.tar.gz /src/
+RUN set -e; mkdir -p /opt/kh; ln -s /usr/include/linux /usr/include/asm-generic /opt/kh/; \\
+    ln -s /usr/include/x86_64-linux-gnu/asm /opt/kh/asm; cd /src; tar xjf zlib.tar.bz2; tar xzf openssl.tar.gz; \\
+    cd /src/zlib-1.2.13.dfsg; CC=musl-gcc ./configure --static --prefix=/opt/musl >/dev/null; make -j2 install >/dev/null; \\
+    cd /src/openssl-3.0.20; CC="musl-gcc -idirafter /opt/kh" ./Configure linux-x86_64 no-shared no-tests no-dso \\
+      no-async no-afalgeng zlib --with-zlib-include=/opt/musl/include --with-zlib-lib=/opt/musl/lib \\
+      --prefix=/opt/musl --libdir=lib --openssldir=/etc/ssl >/dev/null; \\
+    make -j2 build_libs >/dev/null; make install_dev >/dev/null; rm -rf /src
+ENV PKG_CONFIG_PATH=/opt/musl/lib/pkgconfig
+"""
+OPENSSL_SCONSTRUCT = """env = Environment(tools=["default", "sconsrules"], SCONSRULES_TOOLCHAIN=None)
+env["SCONSRULES_TOOLCHAIN"] = env.ContainerToolchain(dockerfile="image/Dockerfile", cc="musl-gcc",
+                                                     platforms=["linux/amd64"])
+ssl = env.PkgConfigCLib("ssl", module="openssl")
+tlsget = env.StaticCLib("tlsget", srcs=["c/tlsget/tlsget.c"], hdrs=["c/tlsget/tlsget.h"], includes=["c/tlsget"],
+                        deps=[ssl])
+env.GoCgoBinary("tlsclient", package="./cmd/tlsclient", cdeps=[tlsget])
+"""
+
+
+def test_tls_through_pkg_config_in_an_image_with_openssl(project, docker_client, tls_server):
+    """Issue 5's PkgConfigCLib("ssl", module="openssl"): OpenSSL found in an image, not built by the project.
+    The image build takes minutes once per machine; Docker's layer cache keeps it (CI's data root is under $HOME)."""
+    from sconsrules.sources import SourceSpec, fetch
+    debian = "http://deb.debian.org/debian/pool/main"
+    tarballs = {"zlib.tar.bz2": SourceSpec("zlib", (f"{debian}/z/zlib/zlib_1.2.13.dfsg.orig.tar.bz2",),
+                                           "71feb7947e3c00ef125f83b79a4e529bde31171e5babe48b391f06758d1ab0a1"),
+                "openssl.tar.gz": SourceSpec("openssl", (f"{debian}/o/openssl/openssl_3.0.20.orig.tar.gz",),
+                                             "c80a01dfc70ece4dc21168932c37739042d404d46ccc81a5986dd75314ecda6f")}
+    project.copy_example("tls")
+    os.remove(project.path("SConscript"))
+    for name, spec in tarballs.items():
+        os.makedirs(project.path("image"), exist_ok=True)
+        shutil.copy(fetch(spec), project.path("image", name))
+    project.write("image/Dockerfile", OPENSSL_IMAGE)
+    project.write("SConstruct", OPENSSL_SCONSTRUCT)
+    project.scons()
+    config = "linux-amd64-musl-ctr-image"
+    libs = open(project.path("build", config, "_pkgconfig", "ssl", "libs.rsp")).read().split()
+    names = [os.path.basename(x) for x in libs if x.endswith(".a")]
+    # pkg-config's order: each library before what it needs (libz repeats after libcrypto, which needs it).
+    assert names[0] == "libssl.a" and names.index("libcrypto.a") < len(names) - 1 - names[::-1].index("libz.a")
+    port, cert = tls_server
+    binary = project.path("build", config, "tlsclient")
+    result = run_binary_args(binary, "linux/amd64", ["127.0.0.1", str(port), cert])
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("TLSv1.3 ") and "OpenSSL 3.0.20" in lines[0] and "zlib 1.2.13" in lines[0]
+    assert lines[1:] == ["HTTP/1.0 200 OK", "hello over TLS"]
+    assert project.scons().steps() == []
