@@ -148,12 +148,15 @@ class PkgConfigCLib:
         tc, plat = config.toolchain, config.platform
         tc.check_platform(plat, RULE, a.name)
         out = os.path.join(self.ctx.outdir(self.env, config, self.srcdir), "_pkgconfig", a.name)
-        search = declare.fill_placeholders(a.pkg_config_path, plat, RULE, a.name, "pkg_config_path")
+        # Paths are relative to the SConscript, like every other path attribute.
+        search = [self.env.Dir(p).abspath
+                  for p in declare.fill_placeholders(a.pkg_config_path, plat, RULE, a.name, "pkg_config_path")]
         env = {"PKG_CONFIG_ALLOW_SYSTEM_LIBS": "1", "LIBC_PARTS": LIBC_PARTS}
         if search:
             env["PKG_CONFIG_LIBDIR"] = ":".join(search)
         if a.sysroot:
-            env["PKG_CONFIG_SYSROOT_DIR"] = declare.fill_placeholders([a.sysroot], plat, RULE, a.name, "sysroot")[0]
+            sysroot = declare.fill_placeholders([a.sysroot], plat, RULE, a.name, "sysroot")[0]
+            env["PKG_CONFIG_SYSROOT_DIR"] = self.env.Dir(sysroot).abspath
         executor = self.ctx.executor_for(self.env, tc, RULE, a.name, sources=tuple(search))
         identities = [tc.identity()]
         if search or executor == "native":

@@ -201,6 +201,17 @@ def test_rebuilt_archive_with_the_same_pc_relinks(built, sysroot):
         built.scons()
 
 
+def test_paths_are_relative_to_the_sconscript(project, sysroot):
+    """A sysroot kept in the tree (third_party/sysroot/<goarch>), named relative to the SConscript."""
+    import shutil
+    shutil.copytree(os.path.join(sysroot, "amd64"), project.path("third_party", "sysroot", "amd64"))
+    write_project(project, "third_party/sysroot", platforms=["linux/amd64"])
+    project.scons()
+    assert run_binary(binary(project, "amd64"), "linux/amd64").stdout == "HELLO, WORLD x2 20\n"
+    origins = open(project.path("build", "linux-amd64-musl-zig", "_pkgconfig", "greet", "origins.txt")).read()
+    assert origins.split()[0] == project.path("third_party", "sysroot", "amd64", "usr", "lib", "libgreet.a")
+
+
 def _fails(project, *needles):
     result = project.scons(check=False)
     assert result.returncode == 2, result.output
