@@ -8,6 +8,7 @@ it (musl, right machine) and content signatures see it: the copies sit in direct
 checksum (lib/<cksum>/<original path>), so `libs.rsp` changes whenever an archive's bytes do. A module that resolves to a shared library
 only is an error: nothing here links dynamically.
 """
+import functools
 import hashlib
 import os
 import shutil
@@ -101,6 +102,7 @@ class PkgConfigAttrs:
     verify: tuple = attrs.field(default=None, converter=declare.relaxations)
 
 
+@functools.lru_cache(maxsize=None)
 def _listing_key(directories):
     """Stat of every .pc file in the search directories and every library beside them (their parent lib dir):
     what decides the resolution on this machine, checked at read time without starting a process."""
@@ -162,7 +164,7 @@ class PkgConfigCLib:
         if search or executor == "native":
             # Libraries on this machine (also mounted into a container) change without any declared input
             # changing: their listing is an input. An image's own are covered by its ID.
-            identities.append(_listing_key(search or host_search_path(a.pkg_config)))
+            identities.append(_listing_key(tuple(search) or host_search_path(a.pkg_config)))
         command = Command(["sh", "-c", RESOLVE_SCRIPT, "pkgconfig", tmp_of(out), out, a.pkg_config, a.module], env=env)
         relax = self.ctx.relaxations(self.env, a.verify, RULE, a.name)
         step = Step(RULE, a.name, config.dirname, f"pkg-config {a.module}", out, (command,), Policy(plat, relax=relax),
