@@ -7,6 +7,7 @@ import os
 import SCons.Action
 import SCons.Builder
 import SCons.Errors
+import SCons.Scanner
 import SCons.Scanner.C
 
 from .errors import RuleError
@@ -48,6 +49,14 @@ def _show_step(target, source, env):
 
 
 STEP_ACTION = SCons.Action.Action(_run_step, _show_step, varlist=[STEP_SIG])
+SCANNED_SUFFIXES = (".c", ".h", ".s", ".S", ".inc", ".go")
+
+
+def _include_scanner():
+    """SCons's C scanner for the files that can #include (cgo preambles too), by suffix: a step's sources also
+    hold archives and binaries, and reading libcrypto.a as text took most of a null build."""
+    c = SCons.Scanner.C.CScanner()
+    return SCons.Scanner.ScannerBase({suffix: c for suffix in SCANNED_SUFFIXES})
 
 
 class Context:
@@ -57,7 +66,7 @@ class Context:
         self.executors = {"native": NativeExecutor()}
         self._go = {}
         self.builder = SCons.Builder.Builder(action=STEP_ACTION)
-        self.scanning_builder = SCons.Builder.Builder(action=STEP_ACTION, source_scanner=SCons.Scanner.C.CScanner())
+        self.scanning_builder = SCons.Builder.Builder(action=STEP_ACTION, source_scanner=_include_scanner())
 
     def outdir(self, env, config, srcdir):
         """build/<configuration>/<SConscript dir>: one tree per configuration."""
