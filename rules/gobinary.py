@@ -155,7 +155,7 @@ class GoCgoBinary:
                               env=dict(GO_FIXED_ENV, GOPROXY=proxy, GOSUMDB=os.environ.get("GOSUMDB", "sum.golang.org")),
                               cwd=root, network=True)
             step = Step(RULE, os.path.basename(root), config.dirname, "go mod download", out, (command,), None,
-                        (config.toolchain.identity(),), executor=executor)
+                        (config.toolchain.identity(),), executor=executor, quiet=True)
             sums = [os.path.join(root, f) for f in ("go.mod", "go.sum") if os.path.exists(os.path.join(root, f))]
             self.ctx.registry.realized[key] = self.ctx.step_nodes(self.env, step, [self.env.File(f) for f in sums] + image)[0]
         return self.ctx.registry.realized[key]

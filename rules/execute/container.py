@@ -102,6 +102,8 @@ class ContainerExecutor:
     def _volumes(self):
         volumes = {}
         for path, read_only in sorted(self.mounts):
+            if read_only and not os.path.isdir(path):
+                continue  # a source directory that does not exist (yet): never created on the user's behalf
             os.makedirs(path, exist_ok=True)
             volumes[path] = {"bind": path, "mode": "ro" if read_only else "rw"}
         return volumes
