@@ -67,3 +67,14 @@ def test_a_verify_glob_judges_the_matching_files_of_a_directory_output(corpus, t
     with pytest.raises(RuleError, match=r"verify failed for lib/1/usr/lib/libglibc.a: archive.glibc-refs"):
         perform(step("libglibc.a"), NativeExecutor())
     assert not os.path.exists(out) and not os.path.exists(tmp)
+
+
+def test_a_missing_member_is_named_and_nothing_is_left(tmp_path):
+    out = str(tmp_path / "install")
+    tmp = out + ".sconsrules-tmp"
+    step = Step("ForeignCLib", "z", "linux-amd64-musl-zig", "make build", out,
+                (Command(["sh", "-c", f"mkdir -p {tmp}/lib && : > {tmp}/lib/libz.a"]),), Policy(AMD64),
+                members=("lib/libz.a", "lib/libzextra.a"))
+    with pytest.raises(RuleError, match=r"make build did not produce lib/libzextra.a"):
+        perform(step, NativeExecutor())
+    assert not os.path.exists(out) and not os.path.exists(tmp)

@@ -57,12 +57,15 @@ def _stated_cause(output):
     return None
 
 
-def _outputs(step):
-    """The files the policy judges: the output, or the members of a directory output (or what its glob matches)."""
-    if not step.members:
-        return [step.tmp]
+def _expected(step):
+    """The files a step must produce: its output, or the members of a directory output."""
+    return [os.path.join(step.tmp, m) for m in step.members] or [step.tmp]
+
+
+def _judged(step):
+    """The files the policy judges: what the step must produce, or what its verify_glob matches."""
     if step.verify_glob is None:
-        return [os.path.join(step.tmp, m) for m in step.members]
+        return _expected(step)
     found = []
     for root, _, files in os.walk(step.tmp):
         for name in files:
@@ -93,6 +96,7 @@ def perform(step, executor, cache_key=None, digest=None):
         try:
             runnable = command.at_run_time(extra)
         except OSError as exc:
+            _remove(step.tmp)
             raise RuleError(step.rule, step.label, f"[{step.config}] cannot read {exc.filename}: {exc.strerror}",
                             "a dependency's response file is missing: rebuild it") from None
         try:
@@ -122,18 +126,14 @@ def perform(step, executor, cache_key=None, digest=None):
             fh.write(step.signature() + "\n")
         os.replace(step.tmp, step.out)
         return None
-    for member in step.members:
-        if not os.path.isfile(os.path.join(step.tmp, member)):
-            _remove(step.tmp)
-            raise RuleError(step.rule, step.label, f"[{step.config}] {step.what} did not produce {member}",
-                            "check the declared outputs against what the build installs")
-    report = None
-    for path in _outputs(step):
+    for path in _expected(step):
         if not os.path.isfile(path):
             _remove(step.tmp)
             what = os.path.relpath(path, step.tmp) if step.members else "its output"
             raise RuleError(step.rule, step.label, f"[{step.config}] {step.what} did not produce {what}",
                             "check the declared outputs against what the build installs")
+    report = None
+    for path in _judged(step):
         subject = f" for {os.path.relpath(path, step.tmp)}" if step.members else ""
         try:
             report = _verify(step, path, step.policy, subject)
