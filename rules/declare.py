@@ -4,6 +4,7 @@ Everything wrong with a declaration is reported here, at read time, as a RuleErr
 the target and the attribute, before any build starts.
 """
 import difflib
+import re
 
 import attrs
 
@@ -70,11 +71,22 @@ def fill_placeholders(values, platform, rule, name, attribute):
                         f"known: {', '.join('{' + k + '}' for k in subs)}") from None
 
 
+NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+=,@~-]*")
+
+
+def check_name(rule, name):
+    """A target name becomes a file name, an alias and part of output paths: a plain word, nothing else."""
+    if not isinstance(name, str) or not NAME.fullmatch(name):
+        shown = name if isinstance(name, str) else f"{type(name).__name__} {name!r}"
+        raise RuleError(rule, repr(shown) if isinstance(name, str) else shown,
+                        "the first argument must be the target's name, e.g. 'mylib'",
+                        "a name is letters, digits and _ . + - = , @ ~, not starting with '.' or '-'; "
+                        "no '/', spaces or control characters")
+
+
 def build(cls, rule, name, kwargs):
     """Instantiate the attrs class `cls` from a rule call, turning every mistake into a RuleError."""
-    if not isinstance(name, str) or not name or "/" in name or name.startswith("."):
-        raise RuleError(rule, name, "the first argument must be the target's name, e.g. 'mylib'",
-                        "names are plain words without '/'")
+    check_name(rule, name)
     known = [f.name for f in attrs.fields(cls) if f.name != "name"]
     for key in kwargs:
         if key not in known:

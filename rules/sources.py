@@ -2,21 +2,24 @@
 
 The store is keyed by sha256, so a later build with the same sha256 never touches the network. Mirrors are
 tried in order (http, https, file); a download whose digest differs is refused and nothing is unpacked.
-Unpacking refuses anything that could write outside the destination: absolute or `..` paths, device files,
-FIFOs, absolute links and links (or hard links) that leave the tree.
+Unpacking goes through tree.TreeWriter, which never writes through a link and refuses absolute or `..` paths,
+device files, FIFOs, links that leave the tree, and archives over their limits (bytes, entries, ratio).
 """
 import hashlib
+import lzma
 import os
-import shutil
 import stat
 import tarfile
 import urllib.error
 import urllib.request
 import zipfile
+import zlib
 
 import attrs
 
+from .declare import check_name
 from .errors import RuleError
+from .tree import Limits, TreeWriter, UnsafeTree, read_chunks, remove
 
 RULE = "SourceArchive"
 CHUNK = 1 << 20
@@ -33,6 +36,7 @@ class SourceSpec:
     urls: tuple
     sha256: str
     strip_prefix: str = ""
+    limits: Limits = Limits()
 
 
 def _digest(path):
@@ -72,82 +76,70 @@ def fetch(spec):
                     "check the URLs and the sha256 (it must be the archive's, not the unpacked tree's)")
 
 
-def _inside(root, path):
-    root = os.path.realpath(root)
-    return os.path.commonpath([root, os.path.realpath(path)]) == root
-
-
-def _check_name(name, what):
-    parts = name.replace("\\", "/").split("/")
-    if name.startswith("/") or ".." in parts or (len(name) > 1 and name[1] == ":"):
-        raise ValueError(f"{what} {name!r} would be written outside the destination")
-
-
-def _unpack_tar(path, dest):
+def _unpack_tar(path, writer):
     with tarfile.open(path) as tar:
-        members = tar.getmembers()
-        for m in members:
-            _check_name(m.name, "entry")
+        for m in tar:
+            writer.expect(m.name, m.size if m.isreg() else 0)
             if m.isdev() or m.isfifo():
-                raise ValueError(f"entry {m.name!r} is a device or FIFO")
-            if m.issym():
-                if m.linkname.startswith("/"):
-                    raise ValueError(f"symlink {m.name!r} points to an absolute path {m.linkname!r}")
-                target = os.path.join(dest, os.path.dirname(m.name), m.linkname)
-                if not _inside(dest, target):
-                    raise ValueError(f"symlink {m.name!r} points outside the tree ({m.linkname!r})")
-            if m.islnk():
-                _check_name(m.linkname, "hard link target")
-        for m in members:
-            # Extract one by one, refusing to write through a symlink made by an earlier entry.
-            if not _inside(dest, os.path.join(dest, m.name)):
-                raise ValueError(f"entry {m.name!r} would be written through a link outside the destination")
-            m.mode = (m.mode | stat.S_IRUSR | stat.S_IWUSR) & 0o7755
-            m.uid = m.gid = 0
-            m.uname = m.gname = ""
-            tar.extract(m, dest, set_attrs=True, numeric_owner=True)
+                raise UnsafeTree(f"entry {m.name!r} is a device or FIFO")
+            if m.isdir():
+                writer.directory(m.name, m.mode)
+            elif m.issym():
+                writer.symlink(m.name, m.linkname)
+            elif m.islnk():
+                writer.hardlink(m.name, m.linkname)
+            elif m.isreg():
+                with tar.extractfile(m) as fh:
+                    writer.file(m.name, read_chunks(fh), m.mode)
+            else:
+                raise UnsafeTree(f"entry {m.name!r} has an unsupported type {m.type!r}")
 
 
-def _unpack_zip(path, dest):
+def _unpack_zip(path, writer):
     with zipfile.ZipFile(path) as archive:
         for info in archive.infolist():
-            _check_name(info.filename, "entry")
+            writer.expect(info.filename, info.file_size)
             kind = stat.S_IFMT(info.external_attr >> 16)
             if kind and kind not in (stat.S_IFREG, stat.S_IFDIR):
-                raise ValueError(f"entry {info.filename!r} is a link or special file")
-        for info in archive.infolist():
-            archive.extract(info, dest)
-            mode = (info.external_attr >> 16) & 0o755
-            if mode and not info.is_dir():
-                os.chmod(os.path.join(dest, info.filename), mode | stat.S_IRUSR | stat.S_IWUSR)
+                raise UnsafeTree(f"entry {info.filename!r} is a link or special file")
+            mode = (info.external_attr >> 16) & 0o7777 or 0o644
+            if info.is_dir():
+                writer.directory(info.filename, mode)
+            else:
+                with archive.open(info) as fh:
+                    writer.file(info.filename, read_chunks(fh), mode)
 
 
 def unpack(spec, archive, dest):
-    """Unpack `archive` into `dest` (replaced whole), honouring strip_prefix."""
+    """Unpack `archive` into `dest` (replaced whole), honouring strip_prefix and the spec's limits."""
     tmp = dest + ".sconsrules-tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    os.makedirs(tmp)
     try:
         try:
-            if zipfile.is_zipfile(archive):
-                _unpack_zip(archive, tmp)
-            elif tarfile.is_tarfile(archive):
-                _unpack_tar(archive, tmp)
-            else:
-                raise ValueError("not a tar (gz, bz2, xz) or zip archive")
-        except (ValueError, tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as exc:
+            with TreeWriter(tmp, spec.limits, os.path.getsize(archive)) as writer:
+                if zipfile.is_zipfile(archive):
+                    _unpack_zip(archive, writer)
+                elif tarfile.is_tarfile(archive):
+                    _unpack_tar(archive, writer)
+                else:
+                    raise UnsafeTree("not a tar (gz, bz2, xz) or zip archive")
+                writer.finish()
+        except UnsafeTree as exc:
+            hint = ("if the archive is genuine, raise the limit for it: SourceArchive(..., max_bytes=, max_entries=, "
+                    "max_ratio=)") if "(limit " in str(exc) else "the archive is unsafe or damaged"
+            raise RuleError(RULE, spec.name, f"refusing to unpack: {exc}", hint) from None
+        except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError, zlib.error, lzma.LZMAError) as exc:
             raise RuleError(RULE, spec.name, f"refusing to unpack: {exc}", "the archive is unsafe or damaged") from None
         root = tmp
         if spec.strip_prefix:
             root = os.path.join(tmp, spec.strip_prefix)
-            if not os.path.isdir(root):
+            if not os.path.isdir(root) or os.path.islink(root):
                 found = ", ".join(sorted(os.listdir(tmp))[:5])
-                raise RuleError(RULE, spec.name, f"strip_prefix {spec.strip_prefix!r} is not in the archive "
-                                f"(top level: {found})")
-        shutil.rmtree(dest, ignore_errors=True)
+                raise RuleError(RULE, spec.name, f"strip_prefix {spec.strip_prefix!r} is not a directory of the "
+                                f"archive (top level: {found})")
+        remove(dest)
         os.replace(root, dest)
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        remove(tmp)
 
 
 def _materialize(target, source, env):
@@ -167,11 +159,23 @@ def _show(target, source, env):
     return f"{RULE} {target[0].attributes.sconsrules_source_spec.name}: fetch and unpack"
 
 
-def declare_archive(env, name, urls, sha256, strip_prefix):
+def _limits(name, max_bytes, max_entries, max_ratio):
+    values = {}
+    for key, value in (("max_bytes", max_bytes), ("max_entries", max_entries), ("max_ratio", max_ratio)):
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise RuleError(RULE, name, f"{key} must be a positive whole number, not {value!r}")
+        values[key] = value
+    return Limits(**values)
+
+
+def declare_archive(env, name, urls, sha256, strip_prefix, max_bytes=None, max_entries=None, max_ratio=None):
     """Check the declaration; return the stamp node whose build leaves the unpacked tree beside it."""
     import SCons.Action
     import SCons.Builder
 
+    check_name(RULE, name)
     if isinstance(urls, str):
         urls = [urls]
     if not urls or not all(isinstance(u, str) and u.split(":", 1)[0] in ("http", "https", "file") for u in urls):
@@ -180,7 +184,8 @@ def declare_archive(env, name, urls, sha256, strip_prefix):
         raise RuleError(RULE, name, "sha256 must be the archive's 64-hex-digit SHA-256", "sha256sum FILE")
     if not isinstance(strip_prefix, str) or strip_prefix.startswith("/") or ".." in strip_prefix.split("/"):
         raise RuleError(RULE, name, f"strip_prefix must be a relative directory, not {strip_prefix!r}")
-    spec = SourceSpec(name, tuple(urls), sha256.lower(), strip_prefix.strip("/"))
+    spec = SourceSpec(name, tuple(urls), sha256.lower(), strip_prefix.strip("/"),
+                      _limits(name, max_bytes, max_entries, max_ratio))
     build = env.Dir(env["SCONSRULES_BUILD_DIR"]).abspath
     dest = os.path.join(build, "_src", f"{name}-{spec.sha256[:12]}")
     if dest not in _declared:

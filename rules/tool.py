@@ -96,7 +96,7 @@ def _user_errors(fn):
 
 
 @_user_errors
-def static_c_lib(env, name, **kwargs):
+def static_c_lib(env, /, name, **kwargs):
     """Declare a static C library; returns its archive for the environment's default platforms."""
     target = StaticCLib(CONTEXT, env, declare.build(CLibAttrs, "StaticCLib", name, kwargs))
     CONTEXT.registry.add(target)
@@ -104,7 +104,7 @@ def static_c_lib(env, name, **kwargs):
 
 
 @_user_errors
-def go_cgo_binary(env, name, **kwargs):
+def go_cgo_binary(env, /, name, **kwargs):
     """Declare a static cgo binary; returns one node per platform."""
     attributes = declare.build(GoBinaryAttrs, "GoCgoBinary", name, kwargs)
     target = GoCgoBinary(CONTEXT, env, attributes)
@@ -188,9 +188,10 @@ def scratch_image(env, tag, binary, ca_certs=False, args=()):
 
 
 @_user_errors
-def source_archive(env, name, urls=(), sha256="", strip_prefix=""):
+def source_archive(env, /, name, urls=(), sha256="", strip_prefix="", max_bytes=None, max_entries=None,
+                   max_ratio=None):
     """Third-party sources: fetched once into a sha256-addressed store, verified, unpacked safely."""
-    return sources.declare_archive(env, name, urls, sha256, strip_prefix)
+    return sources.declare_archive(env, name, urls, sha256, strip_prefix, max_bytes, max_entries, max_ratio)
 
 
 def _source_tree(env, name, source):
@@ -209,7 +210,7 @@ def _source_tree(env, name, source):
 
 
 @_user_errors
-def foreign_c_lib(env, name, **kwargs):
+def foreign_c_lib(env, /, name, **kwargs):
     """Declare a third-party C library built by its own build system; returns its archives (default platforms)."""
     attributes = declare.build(ForeignAttrs, "ForeignCLib", name, kwargs)
     target = ForeignCLib(CONTEXT, env, attributes, _source_tree(env, name, attributes.source))
@@ -218,7 +219,7 @@ def foreign_c_lib(env, name, **kwargs):
 
 
 @_user_errors
-def pkg_config_c_lib(env, name, **kwargs):
+def pkg_config_c_lib(env, /, name, **kwargs):
     """Declare a library installed where the toolchain runs, found with `pkg-config --static` at build time."""
     target = PkgConfigCLib(CONTEXT, env, declare.build(PkgConfigAttrs, "PkgConfigCLib", name, kwargs))
     CONTEXT.registry.add(target)

@@ -90,7 +90,7 @@ def perform(step, executor, cache_key=None, digest=None):
         if not report.ok:
             raise RuleError(step.rule, step.label, _failure(step, report, subject),
                             "rebuild that library with a musl toolchain for this platform")
-    restored = cache_key is not None and cache.restore(cache_key, step.tmp)
+    restored = cache_key is not None and cache.restore(cache_key, step.tmp, f"{step.rule} '{step.label}'")
     extra = [(step.digest_env, [f"-DSCONSRULES_CINPUTS={digest}"])] if step.digest_env and digest else []
     for command in () if restored else step.commands:
         try:

@@ -1,18 +1,33 @@
-"""A local cache of verified directory outputs (ForeignCLib installs), keyed by the step's signature and
-the content of every input, so that OpenSSL is built once per machine, not once per checkout or CI run.
+"""A local cache of verified directory outputs (ForeignCLib installs), so that OpenSSL is built once per machine,
+not once per checkout or CI run.
 
-Only what passed verification is stored; what is restored is verified again before it takes its name.
-SCons's CacheDir cannot do this: it caches declared files, and a foreign build's headers are not declared.
+The layout is the Remote Execution API's, on disk: `cas/<aa>/<sha256>` holds file contents by digest, and
+`ac/<aa>/<key>.json` an action result (the tree: files with their digests, links, directories) under the key of
+the step (its signature with the checkout path replaced, and the content signatures of its inputs).
+
+Nothing read from it is trusted: every file's bytes are hashed on their way into the tree and must match the
+digest, the tree is written by tree.TreeWriter (no link leaves it, nothing is written through one), and the
+step verifies the restored outputs again before they take their names. Anything unreadable or mismatched is a
+miss: the entry is discarded with one warning and the step runs.
 """
 import hashlib
+import json
 import os
-import shutil
-import tarfile
+import stat
+import sys
+
+from ..tree import TreeWriter, UnsafeTree, read_chunks, remove
+
+FORMAT = 1
+
+
+class CacheMiss(Exception):
+    """Why a stored entry could not be used (it has been discarded)."""
 
 
 def cache_dir():
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.environ.get("SCONSRULES_OUTPUT_CACHE") or os.path.join(base, "sconsrules", "outputs")
+    return os.environ.get("SCONSRULES_OUTPUT_CACHE") or os.path.join(base, "sconsrules", "cache")
 
 
 def key_of(signature, input_signatures):
@@ -22,29 +37,131 @@ def key_of(signature, input_signatures):
     return h.hexdigest()
 
 
-def _path(key):
-    return os.path.join(cache_dir(), key[:2], key + ".tar")
+def _blob(digest):
+    return os.path.join(cache_dir(), "cas", digest[:2], digest)
 
 
-def restore(key, dest):
-    """Unpack the cached tree for `key` into `dest`; False when there is none."""
-    path = _path(key)
-    if not os.path.isfile(path):
+def _entry(key):
+    return os.path.join(cache_dir(), "ac", key[:2], key + ".json")
+
+
+def _publish(tmp, final):
+    os.makedirs(os.path.dirname(final), exist_ok=True)
+    os.replace(tmp, final)
+
+
+def _load(key):
+    try:
+        with open(_entry(key), "rb") as fh:
+            result = json.loads(fh.read())
+        if result.get("format") != FORMAT:
+            raise ValueError(f"format {result.get('format')!r}")
+        files, links, dirs = result["files"], result["symlinks"], result["directories"]
+        for path, digest, size, executable in files:
+            if not (isinstance(path, str) and isinstance(digest, str) and len(digest) == 64
+                    and isinstance(size, int) and isinstance(executable, bool)):
+                raise ValueError("a malformed file record")
+        if not all(isinstance(p, str) and isinstance(t, str) for p, t in links) or \
+                not all(isinstance(d, str) for d in dirs):
+            raise ValueError("a malformed link or directory record")
+        return files, links, dirs
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise CacheMiss(f"unreadable entry ({type(exc).__name__}: {exc})") from None
+
+
+def _restore(key, dest):
+    found = _load(key)
+    if found is None:
         return False
-    shutil.rmtree(dest, ignore_errors=True)
-    os.makedirs(dest)
-    with tarfile.open(path) as tar:
-        for member in tar.getmembers():
-            if member.name.startswith("/") or ".." in member.name.split("/") or member.isdev():
-                return False
-        tar.extractall(dest)
+    files, links, dirs = found
+    try:
+        with TreeWriter(dest) as writer:
+            for path in dirs:
+                writer.directory(path)
+            for path, digest, size, executable in files:
+                try:
+                    with open(_blob(digest), "rb") as fh:
+                        got = writer.file(path, read_chunks(fh), 0o755 if executable else 0o644)
+                except FileNotFoundError:
+                    raise CacheMiss(f"{path}: its content {digest[:12]} is missing") from None
+                if got != digest:
+                    _discard_blob(digest)
+                    raise CacheMiss(f"{path}: content does not match its digest (sha256 {got[:12]}, "
+                                    f"expected {digest[:12]})")
+            for path, target in links:
+                writer.symlink(path, target)
+            writer.finish()
+    except UnsafeTree as exc:
+        raise CacheMiss(f"unsafe entry: {exc}") from None
+    except OSError as exc:
+        raise CacheMiss(f"cannot restore: {exc}") from None
     return True
 
 
+def _discard_blob(digest):
+    try:
+        os.remove(_blob(digest))
+    except OSError:
+        pass
+
+
+def restore(key, dest, label):
+    """Rebuild the stored tree for `key` at `dest`; False (and nothing at dest) on a miss."""
+    try:
+        return _restore(key, dest)
+    except CacheMiss as exc:
+        remove(dest)
+        try:
+            os.remove(_entry(key))
+        except OSError:
+            pass
+        sys.stdout.write(f"sconsrules: warning: {label}: output cache entry {key[:12]} discarded: {exc}; "
+                         "building instead\n")
+        return False
+
+
 def store(key, src):
-    path = _path(key)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = f"{path}.{os.getpid()}.tmp"
-    with tarfile.open(tmp, "w") as tar:
-        tar.add(src, arcname=".")
-    os.replace(tmp, path)
+    """Store the verified tree `src`: its files' contents by digest, then the entry that lists them."""
+    files, links, dirs = [], [], []
+    for root, dirnames, filenames in os.walk(src):
+        dirnames.sort()
+        rel_root = os.path.relpath(root, src)
+        for name in list(dirnames):
+            path = os.path.join(root, name)
+            if os.path.islink(path):
+                dirnames.remove(name)
+                filenames.append(name)
+            else:
+                dirs.append(os.path.normpath(os.path.join(rel_root, name)))
+        for name in sorted(filenames):
+            path = os.path.join(root, name)
+            rel = os.path.normpath(os.path.join(rel_root, name))
+            st = os.lstat(path)
+            if stat.S_ISLNK(st.st_mode):
+                links.append((rel, os.readlink(path)))
+            elif stat.S_ISREG(st.st_mode):
+                files.append((rel, _store_blob(path), st.st_size, bool(st.st_mode & 0o100)))
+    tmp = f"{_entry(key)}.{os.getpid()}.tmp"
+    os.makedirs(os.path.dirname(tmp), exist_ok=True)
+    with open(tmp, "w") as fh:
+        json.dump({"format": FORMAT, "files": files, "symlinks": links, "directories": dirs}, fh)
+    _publish(tmp, _entry(key))
+
+
+def _store_blob(path):
+    """Copy a file into the CAS (hashed while copied, so the name is the digest of what was stored)."""
+    digest = hashlib.sha256()
+    tmp = os.path.join(cache_dir(), "cas", f"incoming.{os.getpid()}.tmp")
+    os.makedirs(os.path.dirname(tmp), exist_ok=True)
+    with open(path, "rb") as src, open(tmp, "wb") as out:
+        for chunk in read_chunks(src):
+            digest.update(chunk)
+            out.write(chunk)
+    hexdigest = digest.hexdigest()
+    if os.path.exists(_blob(hexdigest)):
+        os.remove(tmp)
+    else:
+        _publish(tmp, _blob(hexdigest))
+    return hexdigest
