@@ -3,6 +3,7 @@ through which every Step becomes nodes. Rules talk to SCons only through here.
 """
 import hashlib
 import os
+import sys
 
 import SCons.Action
 import SCons.Builder
@@ -13,6 +14,7 @@ import SCons.Scanner.C
 from .errors import RuleError
 from .execute import NativeExecutor, cache, perform
 from .execute.container import ContainerExecutor
+from .execute.records import Records
 from .declare import REGISTRY, relaxations
 from .gosrc import GoSourceIndex
 from .toolchains.go import GoSDK
@@ -31,6 +33,13 @@ def _inputs_digest(step, node, source):
     return hashlib.sha256(" ".join(sorted(csigs)).encode()).hexdigest()[:16]
 
 
+def _outputs(step, targets):
+    """(files, trees) a step leaves: a directory output is watched whole (its headers too)."""
+    if step.members:
+        return [], [step.out]
+    return [t.abspath for t in targets], []
+
+
 def _run_step(target, source, env):
     step = target[0].attributes.sconsrules_step
     key = None
@@ -40,6 +49,7 @@ def _run_step(target, source, env):
         perform(step, CONTEXT.executors[step.executor], key, _inputs_digest(step, target[0], source))
     except RuleError as exc:
         raise SCons.Errors.BuildError(node=target[0], errstr=exc.line(), status=2, exitstatus=2) from None
+    CONTEXT.records_for(env).record(*_outputs(step, target))
     return 0
 
 
@@ -65,8 +75,26 @@ class Context:
         self.gosrc = GoSourceIndex()
         self.executors = {"native": NativeExecutor()}
         self._go = {}
+        self._records = {}
         self.builder = SCons.Builder.Builder(action=STEP_ACTION)
         self.scanning_builder = SCons.Builder.Builder(action=STEP_ACTION, source_scanner=_include_scanner())
+
+    def records_for(self, env):
+        """The output records of this environment's build directory (one journal per directory and run)."""
+        build = env.Dir(env["SCONSRULES_BUILD_DIR"]).abspath
+        if build not in self._records:
+            self._records[build] = Records(build)
+        return self._records[build]
+
+    def rebuild_if_modified(self, env, nodes, files, trees=()):
+        """Outputs changed on disk since their step finished are rebuilt, with one line saying which."""
+        changed = self.records_for(env).changed(files, trees)
+        top = env.Dir("#").abspath
+        for path in changed:
+            sys.stdout.write(f"sconsrules: {os.path.relpath(path, top)} was modified outside the build; "
+                             "rebuilding it\n")
+        if changed:
+            env.AlwaysBuild(nodes)
 
     def outdir(self, env, config, srcdir):
         """build/<configuration>/<SConscript dir>: one tree per configuration."""
@@ -125,6 +153,7 @@ class Context:
             nodes = self.builder(env, targets, sources, **{STEP_SIG: step.signature()})
         for node in nodes:
             node.attributes.sconsrules_step = step
+        self.rebuild_if_modified(env, nodes, *_outputs(step, nodes))
         return nodes
 
 

@@ -152,6 +152,8 @@ def _materialize(target, source, env):
         raise SCons.Errors.BuildError(node=target[0], errstr=exc.line(), status=2, exitstatus=2) from None
     with open(target[0].abspath, "w") as fh:
         fh.write(f"{spec.sha256} {spec.strip_prefix}\n")
+    from .context import CONTEXT
+    CONTEXT.records_for(env).record([target[0].abspath], [dest])
     return 0
 
 
@@ -195,6 +197,8 @@ def declare_archive(env, name, urls, sha256, strip_prefix, max_bytes=None, max_e
         node.attributes.sconsrules_source_spec = spec
         node.attributes.sconsrules_source_dir = dest
         _declared[dest] = node
+        from .context import CONTEXT
+        CONTEXT.rebuild_if_modified(env, [node], [node.abspath], [dest])
     return _declared[dest]
 
 

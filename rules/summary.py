@@ -1,7 +1,8 @@
 """The end-of-build table: what was built, for which platform, how it links, and its digest.
 
-It reads the verification reports written beside each artifact, so it costs no ELF parsing and no
-hashing in a null build.
+It reads the verification reports written beside each artifact, so it costs no ELF parsing in a null build;
+each report is shown only if its sha256 is the file's as it is now (from the output records: no hashing
+when the file's stat is unchanged).
 """
 import json
 
@@ -9,9 +10,9 @@ import SCons.Node
 import SCons.Script
 
 
-def _rows(registry):
+def _rows(context):
     rows = []
-    for node, target, config in registry.binaries:
+    for node, target, config in context.registry.binaries:
         if node.get_state() not in (SCons.Node.executed, SCons.Node.up_to_date):
             continue
         try:
@@ -20,15 +21,20 @@ def _rows(registry):
         except (OSError, ValueError):
             continue
         s = report.get("summary", {})
+        if context.records_for(target.env).digest(node.abspath) != s.get("sha256"):
+            # The report describes other bytes than the file's: never shown as verified.
+            rows.append((node.path, str(config.platform), config.toolchain_name, "?", "?", "?",
+                         "MODIFIED since verified: not verified"))
+            continue
         rows.append((node.path, str(config.platform), config.toolchain_name, f"{s.get('size', 0) / 1e6:.1f} MB",
                      s.get("link_type", "?"), s.get("libc", "?"), s.get("sha256", "")[:12]))
     return rows
 
 
-def print_summary(registry):
+def print_summary(context):
     if any(SCons.Script.GetOption(o) for o in ("question", "no_exec", "clean", "help")):
         return
-    rows = _rows(registry)
+    rows = _rows(context)
     if not rows:
         return
     header = ("artifact", "platform", "toolchain", "size", "link", "libc", "sha256")

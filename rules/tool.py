@@ -35,7 +35,7 @@ def _add_options():
                            help="sconsrules: platforms to build, comma-separated, e.g. linux/amd64,linux/arm64")
     SCons.Script.AddOption("--toolchain", dest="sconsrules_toolchain", metavar="NAME", default=None,
                            help=f"sconsrules: default C toolchain ({', '.join(toolchains.NAMES)})")
-    atexit.register(summary.print_summary, CONTEXT.registry)
+    atexit.register(summary.print_summary, CONTEXT)
 
 
 def _parse_platforms(rule, name, value, attribute):
