@@ -59,5 +59,14 @@ def main(argv=None):
     return status
 
 
+def run(argv=None):
+    """main(), and a reader that stops early (`| head`) ends the output quietly, not with a traceback."""
+    try:
+        return main(argv)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
+        return 1
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())

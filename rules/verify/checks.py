@@ -3,23 +3,28 @@
 A policy is drawn from what was asked for (platform, static, libc, strip); a check may be relaxed with a
 stated reason, which then shows in the report instead of silently disappearing.
 """
+import functools
 import hashlib
+import json
+import os
 import re
 
 import attrs
 
 from ..platform import Platform
 from .archive import AR_MAGIC, read_archive
-from .elf import ELF_MAGIC, RELATIVE_RELOCS, read_elf, read_header
+from .elf import ELF_MAGIC, RELATIVE_RELOCS, read_elf, read_header, undefined_symbols
 from .errors import MalformedInput
 
-GLIBC_ONLY_PREFIXES = ("__isoc23_", "__libc_")
+GLIBC_ONLY_PREFIXES = ("__isoc23_",)  # newer than the table's glibc
+ARCH_OF_MACHINE = {"EM_X86_64": "amd64", "EM_AARCH64": "arm64"}
 BUILD_TEMP_PATTERNS = (rb"/tmp/go-build[0-9]+", rb"/tmp/go-link-[0-9]+", rb"\$WORK/b[0-9]+")
 CHECK_IDS = (
-    "identity.class", "identity.endian", "identity.machine", "type.executable", "link.interp", "link.needed",
+    "identity.class", "identity.endian", "identity.machine", "identity.code", "type.executable", "type.header", "link.interp", "link.needed",
     "link.static", "libc", "libc.nss", "stripped", "hardening.gnu-stack", "hardening.wx", "hardening.relocs",
     "go.buildinfo", "go.cgo", "go.goos", "go.goarch", "go.trimpath", "leaks.strings", "leaks.dwarf",
     "archive.members", "archive.member-elf", "archive.member-type", "archive.deterministic", "archive.glibc-refs",
+    "object.glibc-refs",
 )
 
 
@@ -93,6 +98,27 @@ def _identity(out, facts, platform, what=""):
             "little-endian" if facts.little_endian else "big-endian")
     out.add("identity.machine", facts.machine == info.elf_machine, f"{what}machine must be {info.elf_machine} for {platform}",
             facts.machine)
+    code = getattr(facts, "entry_code", ())
+    if code:
+        machines = sorted({m for m, _ in code})
+        out.add("identity.code", machines == [info.elf_machine],
+                f"{what}the code at the entry point must be {info.elf_machine} code for {platform}",
+                f"entry point is {', '.join(f'{libc} _start for {m}' for m, libc in code)}")
+
+
+@functools.lru_cache(maxsize=None)
+def _glibc_only(arch):
+    """Symbols glibc exports and musl's static libc does not (docs/gen_glibc_only.py made the table)."""
+    with open(os.path.join(os.path.dirname(__file__), "glibc_only.json")) as fh:
+        return frozenset(json.load(fh).get(arch, ()))
+
+
+def glibc_references(undefined, machine):
+    """Undefined names that only glibc defines: the code was compiled against glibc's headers."""
+    table = _glibc_only(ARCH_OF_MACHINE.get(machine, "amd64"))
+    return sorted(s for s in undefined
+                  if s in table or "@GLIBC_" in s or s.startswith(GLIBC_ONLY_PREFIXES)
+                  or (s.startswith("__") and s.endswith("_chk") and s != "__stack_chk_fail"))
 
 
 def check_executable(facts, policy):
@@ -110,9 +136,11 @@ def check_executable(facts, policy):
                 facts.link_type)
     libc = facts.libc
     if policy.libc != "any":
+        # Positive evidence is required: a glibc binary with its markers scrubbed is "unknown", not musl.
         evidence = {"glibc": facts.glibc_evidence, "musl": facts.musl_evidence}.get(libc, ())
-        out.add("libc", libc in (policy.libc, "unknown"), f"must be linked against {policy.libc}",
-                f"{libc}: {'; '.join(evidence[:3])}" if evidence else libc)
+        out.add("libc", libc == policy.libc,
+                f"must be linked against {policy.libc} (its _start at the entry point, its symbols or strings)",
+                f"{libc}: {'; '.join(evidence[:3])}" if evidence else "unknown: no evidence of any libc")
     if libc == "glibc" and facts.link_type != "dynamic":
         out.add("libc.nss", not facts.nss_evidence,
                 "static glibc loads NSS modules at run time (getaddrinfo, getpwnam): it breaks on other hosts",
@@ -187,28 +215,44 @@ def check_archive(members, policy):
     out = _Collector(policy)
     if not members:
         out.add("archive.members", False, "an archive must hold at least one object", "0 members")
+    parsed = []
     for member in members:
-        where = f"member {member.name}: "
         try:
-            facts = read_elf(member.data)
+            parsed.append((member, read_elf(member.data)))
         except MalformedInput as exc:
-            out.add("archive.member-elf", False, f"{where}every member must be an ELF object", str(exc))
-            continue
-        out.add("archive.member-type", facts.elf_type == "ET_REL", f"{where}every member must be a relocatable object",
-                facts.elf_type)
+            out.add("archive.member-elf", False, f"member {member.name}: every member must be an ELF object", str(exc))
+    # A reference one member makes and another defines never leaves the archive.
+    defined = frozenset(s for _, facts in parsed for s in facts.symbols)
+    for member, facts in parsed:
+        where = f"member {member.name}: "
+        out.add("archive.member-type", facts.elf_type == "ET_REL" and not facts.program_headers,
+                f"{where}every member must be a relocatable object",
+                facts.elf_type + (f" with {facts.program_headers} program headers" if facts.program_headers else ""))
         if policy.platform:
             _identity(out, facts, policy.platform, where)
         out.add("archive.deterministic", (member.mtime, member.uid, member.gid) == (0, 0, 0),
                 f"{where}archive headers must be deterministic (mtime, uid, gid 0)",
                 f"mtime={member.mtime} uid={member.uid} gid={member.gid}")
         if policy.libc == "musl":
-            glibc_refs = sorted(s for s in facts.undefined
-                                if (s.startswith("__") and s.endswith("_chk") and s != "__stack_chk_fail")
-                                or s.startswith(GLIBC_ONLY_PREFIXES))
+            glibc_refs = glibc_references(facts.undefined - defined, facts.machine)
             out.add("archive.glibc-refs", not glibc_refs,
                     f"{where}compiled against glibc headers: these symbols do not exist in musl",
                     ", ".join(glibc_refs[:5]))
     return out
+
+
+def _check_object(path, data, header, policy):
+    """An object: its identity, and no reference only glibc can satisfy (read without pyelftools: one per compile)."""
+    out = _Collector(policy)
+    if policy.platform:
+        _identity(out, header, policy.platform)
+    if policy.libc == "musl":
+        refs = glibc_references(undefined_symbols(data, header), header.machine)
+        out.add("object.glibc-refs", not refs, "compiled against glibc headers: these symbols do not exist in musl",
+                ", ".join(refs[:5]))
+    summary = {"machine": header.machine, "type": header.elf_type, "size": len(data),
+               "sha256": hashlib.sha256(data).hexdigest()}
+    return Report(path, "object", tuple(out.findings), summary)
 
 
 def verify_bytes(path, data, policy):
@@ -220,16 +264,15 @@ def verify_bytes(path, data, policy):
         kind = "archive"
     elif data.startswith(ELF_MAGIC):
         header = read_header(data)
-        if header.elf_type == "ET_REL":
-            # An object's contents are judged where they end up (its archive, its binary): here, its identity.
-            out = _Collector(policy)
-            if policy.platform:
-                _identity(out, header, policy.platform)
-            summary = {"machine": header.machine, "type": header.elf_type, "size": len(data),
-                       "sha256": hashlib.sha256(data).hexdigest()}
-            return Report(path, "object", tuple(out.findings), summary)
+        if header.elf_type == "ET_REL" and not header.program_headers and not header.entry:
+            return _check_object(path, data, header, policy)
         facts = read_elf(data)
         out = check_executable(facts, policy)
+        if header.elf_type == "ET_REL":
+            # A header that says "object" over a file that has program headers or an entry point lies:
+            # the file is judged as what it is, and the lie is a failure of its own.
+            out.add("type.header", False, "the ELF type must agree with the contents",
+                    f"ET_REL with {header.program_headers} program headers, entry {header.entry:#x}")
         kind = "executable"
         summary = {"machine": facts.machine, "link_type": facts.link_type, "libc": facts.libc,
                    "stripped": facts.stripped}
