@@ -44,6 +44,13 @@ def resolve_files(env, rule, name, attribute, values, suffixes=None):
     return tuple(nodes)
 
 
+def object_names(sources):
+    """Object paths for sources (relative to the SConscript): `a.o` for `a.c`, or `a.c.o` and `a.S.o` when two
+    sources share a stem, so that no two compiles write one object."""
+    stems = [os.path.splitext(rel.replace("..", "__"))[0] for rel in sources]
+    return [(stem if stems.count(stem) == 1 else rel.replace("..", "__")) + ".o" for stem, rel in zip(stems, sources)]
+
+
 class StaticCLib:
     def __init__(self, ctx, env, attributes):
         self.ctx = ctx
@@ -57,6 +64,7 @@ class StaticCLib:
         self.deps = tuple(ctx.registry.lookup(d, RULE, name, "deps") for d in attributes.deps)
         if not self.srcs:
             raise RuleError(RULE, name, "srcs is empty: a static library needs at least one .c file")
+        self.object_names = object_names([os.path.relpath(s.abspath, self.srcdir.abspath) for s in self.srcs])
 
     def realize(self, config):
         """Create the object and archive nodes for `config`; return this library's CcInfo there."""
@@ -79,10 +87,8 @@ class StaticCLib:
                  + list(self.attrs.copts)
                  + self.ctx.prefix_map_flags(self.env))
         objects = []
-        for src in self.srcs:
-            rel = os.path.relpath(src.abspath, self.srcdir.abspath)
-            rel = rel.replace("..", "__")
-            obj = os.path.join(outdir, "_objs", name, os.path.splitext(rel)[0] + ".o")
+        for src, rel in zip(self.srcs, self.object_names):
+            obj = os.path.join(outdir, "_objs", name, rel)
             step = Step(RULE, name, config.dirname, f"compile {src.path}", obj,
                         (Command(cc + ["-c", src.abspath, "-o", tmp_of(obj)] + flags),),
                         policy, identities, passenv, executor=executor)

@@ -76,6 +76,7 @@ class Context:
         self.executors = {"native": NativeExecutor()}
         self._go = {}
         self._records = {}
+        self.signature_database_checked = False
         self.builder = SCons.Builder.Builder(action=STEP_ACTION)
         self.scanning_builder = SCons.Builder.Builder(action=STEP_ACTION, source_scanner=_include_scanner())
 

@@ -77,11 +77,20 @@ NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+=,@~-]*")
 def check_name(rule, name):
     """A target name becomes a file name, an alias and part of output paths: a plain word, nothing else."""
     if not isinstance(name, str) or not NAME.fullmatch(name):
-        shown = name if isinstance(name, str) else f"{type(name).__name__} {name!r}"
-        raise RuleError(rule, repr(shown) if isinstance(name, str) else shown,
+        shown = repr(name)[1:-1] if isinstance(name, str) else f"{type(name).__name__} {name!r}"
+        raise RuleError(rule, shown,
                         "the first argument must be the target's name, e.g. 'mylib'",
                         "a name is letters, digits and _ . + - = , @ ~, not starting with '.' or '-'; "
                         "no '/', spaces or control characters")
+
+
+def describe(value):
+    """A value as the user wrote it: SCons nodes by their path, never a Python repr with an address."""
+    if hasattr(value, "path") and hasattr(value, "abspath"):
+        return repr(value.path)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(describe(v) for v in value) + "]"
+    return repr(value)
 
 
 def build(cls, rule, name, kwargs):
@@ -108,6 +117,15 @@ class Registry:
         self.by_name = {}
         self.realized = {}
         self.binaries = []  # (node, target, config) for the end-of-build summary
+        self.declared = {}  # (SConscript directory, name) -> (rule, where)
+
+    def claim(self, directory, name, rule, where):
+        """A name is declared once per SConscript directory (Bazel: once per package), whatever the rule."""
+        first = self.declared.get((directory, name))
+        self.declared.setdefault((directory, name), (rule, where))
+        if first is not None:
+            raise RuleError(rule, name, f"the name is already declared in this directory by {first[0]} at "
+                            f"{first[1] or 'an earlier call'}", "give each target of a SConscript its own name")
 
     def add(self, target):
         self.by_name.setdefault(target.attrs.name, []).append(target)
@@ -124,8 +142,8 @@ class Registry:
         target = getattr(getattr(ref, "attributes", None), "sconsrules_target", None)
         if target is not None:
             return target
-        raise RuleError(rule, name, f"{attribute}: {ref!r} is not a library declared with StaticCLib, ForeignCLib "
-                        "or PkgConfigCLib", "pass what the rule returned, or the library's name")
+        raise RuleError(rule, name, f"{attribute}: {describe(ref)} is not a library declared with StaticCLib, "
+                        "ForeignCLib or PkgConfigCLib", "pass what the rule returned, or the library's name")
 
     def realize(self, target, config):
         key = (id(target), config)

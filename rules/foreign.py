@@ -35,6 +35,13 @@ def _outputs(value):
     return items
 
 
+def _install_prefix(inst, attribute, value):
+    if not isinstance(value, str) or not value.startswith("/") or ".." in value.split("/") or "//" in value \
+            or any(c.isspace() or ord(c) < 32 for c in value):
+        raise declare.AttributeError_(f"install_prefix must be an absolute path such as '/usr/local', without '..', "
+                                      f"not {value!r}")
+
+
 def _env_dict(value):
     if value is None:
         return ()
@@ -59,7 +66,7 @@ class ForeignAttrs:
     deps: tuple = attrs.field(default=(), converter=declare.node_list)
     linkopts: tuple = attrs.field(default=(), converter=declare.string_list("linkopts"))
     env: tuple = attrs.field(default=None, converter=_env_dict)
-    install_prefix: str = "/usr/local"
+    install_prefix: str = attrs.field(default="/usr/local", validator=_install_prefix)
     verify: tuple = attrs.field(default=None, converter=declare.relaxations)
 
 

@@ -6,6 +6,7 @@ without VCS stamping keeps the output reproducible.
 """
 import hashlib
 import os
+import re
 import shlex
 
 import attrs
@@ -22,6 +23,17 @@ RULE = "GoCgoBinary"
 DEFAULT_TAGS = ("netgo", "osusergo")
 
 
+def go_quote(field):
+    """One field of a `go build -ldflags` string, quoted the way go splits it (cmd/internal/quoted: a field
+    may be wrapped in '...' or "..." with nothing escaped inside; a quote inside an unquoted field is literal)."""
+    if field and not any(c.isspace() for c in field) and field[0] not in "'\"":
+        return field
+    for quote in "'\"":
+        if quote not in field:
+            return quote + field + quote
+    raise ValueError(f"{field!r} holds white space and both kinds of quote, which go's -ldflags cannot express")
+
+
 def _x_defs(value):
     if value is None:
         return ()
@@ -30,6 +42,12 @@ def _x_defs(value):
     for k, v in value.items():
         if not isinstance(k, str) or not isinstance(v, str):
             raise declare.AttributeError_(f"x_defs entries must be strings, found {k!r}: {v!r}")
+        if not re.fullmatch(r"[^\s=]+\.[^\s=.]+", k):
+            raise declare.AttributeError_(f"x_defs: {k!r} must name a variable as 'importpath.name', e.g. 'main.version'")
+        try:
+            go_quote(f"-X={k}={v}")
+        except ValueError as exc:
+            raise declare.AttributeError_(f"x_defs: {exc}") from None
     return tuple(sorted(value.items()))
 
 
@@ -60,7 +78,7 @@ class GoBinaryAttrs:
     def _package(self, attribute, value):
         if not isinstance(value, str) or not value:
             raise declare.AttributeError_("package must be a path relative to the module root, e.g. './cmd/app'")
-        if os.path.isabs(value) or value.startswith("../") or "/../" in value:
+        if os.path.isabs(value) or os.path.normpath(value).split(os.sep)[0] == "..":
             raise declare.AttributeError_(f"package {value!r} must stay inside the module root")
 
 
@@ -79,8 +97,12 @@ class GoCgoBinary:
         try:
             self.module = read_module(root)
             self.inputs = ctx.gosrc.package_inputs(self.module, attributes.package)
+            clause = ctx.gosrc.package_name(os.path.join(root, attributes.package))
         except GoSourceError as exc:
             raise RuleError(RULE, name, str(exc), "package= is relative to the module root (the go.mod directory)") from None
+        if clause != "main":
+            raise RuleError(RULE, name, f"package {attributes.package} is not a main package (package {clause})",
+                            "point package= at the directory of a `package main` with func main")
         self.cdeps = tuple(ctx.registry.lookup(d, RULE, name, "cdeps") for d in attributes.cdeps)
 
     def realize(self, config):
@@ -110,7 +132,7 @@ class GoCgoBinary:
         pkg = self.attrs.package if self.attrs.package.startswith(".") else "./" + self.attrs.package
         command = Command(
             [go.exe, "build", "-trimpath", "-buildvcs=false", "-tags", ",".join(tags),
-             "-ldflags", " ".join(shlex.quote(f) for f in go_ldflags), "-o", tmp_of(out), pkg],
+             "-ldflags", " ".join(go_quote(f) for f in go_ldflags), "-o", tmp_of(out), pkg],
             env=dict(
                 CGO_ENABLED="1", GOOS=plat.os, GOARCH=plat.info.goarch,
                 CC=shlex.join(tc.cc(plat)), CGO_CFLAGS=shlex.join(cflags), CGO_LDFLAGS=shlex.join(ldflags),

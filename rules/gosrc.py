@@ -20,6 +20,8 @@ _IMPORT_ONE = re.compile(r'\bimport\s+(?:[\w.]+\s+)?"([^"]+)"')
 _IMPORT_SPEC = re.compile(r'(?:[\w.]+\s+)?"([^"]+)"')
 _DECL = re.compile(r"^(?:func|type|var|const)\b", re.M)
 _EMBED = re.compile(r"^//go:embed\s+(.*)$", re.M)
+_PACKAGE = re.compile(r"^\s*package\s+([A-Za-z_][A-Za-z0-9_]*)", re.M)
+_IGNORED = re.compile(r"^//go:build\s+ignore\s*$", re.M)  # generators kept beside a library
 
 
 class GoSourceError(Exception):
@@ -130,6 +132,18 @@ class GoSourceIndex:
                         files += _embedded(pkg_dir, pattern)
             self._packages[pkg_dir] = (names is not None, tuple(files), frozenset(imports))
         return self._packages[pkg_dir]
+
+    def package_name(self, pkg_dir):
+        """The package clause of the directory's Go files ("main" if any file says so)."""
+        names = set()
+        for path in self._package(os.path.normpath(pkg_dir))[1]:
+            if path.endswith(".go") and os.path.dirname(path) == os.path.normpath(pkg_dir):
+                with open(path, errors="replace") as fh:
+                    text = fh.read()
+                found = _PACKAGE.search(_COMMENT.sub(" ", text))
+                if found and not _IGNORED.search(text):
+                    names.add(found.group(1))
+        return "main" if "main" in names else (sorted(names)[0] if names else "?")
 
     def _local_dir(self, module, import_path):
         for prefix, local in ((module.path, module.root),) + module.replaces:

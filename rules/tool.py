@@ -95,10 +95,15 @@ def _user_errors(fn):
     return wrapper
 
 
+def _claim(env, rule, attributes):
+    CONTEXT.registry.claim(env.Dir(".").abspath, attributes.name, rule, _caller())
+    return attributes
+
+
 @_user_errors
 def static_c_lib(env, /, name, **kwargs):
     """Declare a static C library; returns its archive for the environment's default platforms."""
-    target = StaticCLib(CONTEXT, env, declare.build(CLibAttrs, "StaticCLib", name, kwargs))
+    target = StaticCLib(CONTEXT, env, _claim(env, "StaticCLib", declare.build(CLibAttrs, "StaticCLib", name, kwargs)))
     CONTEXT.registry.add(target)
     return _default_archives(env, "StaticCLib", name, target)
 
@@ -106,7 +111,7 @@ def static_c_lib(env, /, name, **kwargs):
 @_user_errors
 def go_cgo_binary(env, /, name, **kwargs):
     """Declare a static cgo binary; returns one node per platform."""
-    attributes = declare.build(GoBinaryAttrs, "GoCgoBinary", name, kwargs)
+    attributes = _claim(env, "GoCgoBinary", declare.build(GoBinaryAttrs, "GoCgoBinary", name, kwargs))
     target = GoCgoBinary(CONTEXT, env, attributes)
     selected, from_cli = _selected_platforms(env, "GoCgoBinary", name)
     if attributes.platforms is not None:
@@ -205,14 +210,15 @@ def _source_tree(env, name, source):
     if path is None and isinstance(source, str):
         path = env.Dir(source).abspath
     if not path or not os.path.isdir(path):
-        raise RuleError("ForeignCLib", name, f"source {source!r} is neither a SourceArchive nor a directory")
+        raise RuleError("ForeignCLib", name, f"source {declare.describe(source)} is neither a SourceArchive nor an "
+                        "existing directory", "paths are relative to the SConscript that declares the target")
     return path, [env.File(f) for f in images.context_files(path)]
 
 
 @_user_errors
 def foreign_c_lib(env, /, name, **kwargs):
     """Declare a third-party C library built by its own build system; returns its archives (default platforms)."""
-    attributes = declare.build(ForeignAttrs, "ForeignCLib", name, kwargs)
+    attributes = _claim(env, "ForeignCLib", declare.build(ForeignAttrs, "ForeignCLib", name, kwargs))
     target = ForeignCLib(CONTEXT, env, attributes, _source_tree(env, name, attributes.source))
     CONTEXT.registry.add(target)
     return _default_archives(env, "ForeignCLib", name, target)
@@ -221,7 +227,8 @@ def foreign_c_lib(env, /, name, **kwargs):
 @_user_errors
 def pkg_config_c_lib(env, /, name, **kwargs):
     """Declare a library installed where the toolchain runs, found with `pkg-config --static` at build time."""
-    target = PkgConfigCLib(CONTEXT, env, declare.build(PkgConfigAttrs, "PkgConfigCLib", name, kwargs))
+    attributes = _claim(env, "PkgConfigCLib", declare.build(PkgConfigAttrs, "PkgConfigCLib", name, kwargs))
+    target = PkgConfigCLib(CONTEXT, env, attributes)
     CONTEXT.registry.add(target)
     return _default_archives(env, "PkgConfigCLib", name, target)
 
@@ -236,8 +243,31 @@ def _default_archives(env, rule, name, target):
     return SCons.Node.NodeList(nodes)
 
 
+def _check_signature_database(env):
+    """A .sconsign SCons cannot parse would fail every build with a bare ValueError: set it aside once, say so,
+    and let this build start from no stored signatures (every step runs once; outputs are verified as always)."""
+    import SCons.SConsign
+    import SCons.dblite
+
+    if CONTEXT.signature_database_checked or SCons.SConsign.DB_Module is not SCons.dblite:
+        return
+    CONTEXT.signature_database_checked = True
+    base = os.path.join(env.Dir("#").abspath, SCons.SConsign.DB_Name or SCons.SConsign.current_sconsign_filename())
+    path = base if base.endswith(SCons.dblite.DBLITE_SUFFIX) else base + SCons.dblite.DBLITE_SUFFIX
+    if not os.path.exists(path):
+        return
+    try:
+        SCons.dblite.open(base, "r")
+    except Exception as exc:  # dblite raises whatever pickle met: ValueError, EOFError, UnpicklingError...
+        aside = path + ".unreadable"
+        os.replace(path, aside)
+        sys.stdout.write(f"sconsrules: warning: {os.path.basename(path)} could not be read ({type(exc).__name__}: "
+                         f"{exc}); set aside as {os.path.basename(aside)}: every step runs once\n")
+
+
 def generate(env):
     _add_options()
+    _check_signature_database(env)
     env.SetDefault(SCONSRULES_PLATFORMS=None, SCONSRULES_TOOLCHAIN="auto", SCONSRULES_BUILD_DIR="#build",
                    SCONSRULES_VERIFY={}, GO="go")
     env.AddMethod(static_c_lib, "StaticCLib")

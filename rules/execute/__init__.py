@@ -8,6 +8,7 @@ import fnmatch
 import json
 import os
 import shutil
+import signal
 import sys
 import threading
 
@@ -55,6 +56,17 @@ def _stated_cause(output):
         if line.startswith(ERROR_PREFIX):
             return line[len(ERROR_PREFIX):].strip()
     return None
+
+
+def _signalled(number):
+    """What a command ended by a signal says: Ctrl-C is an interruption, not a compiler failure."""
+    try:
+        name = signal.Signals(number).name
+    except ValueError:
+        name = f"signal {number}"
+    if number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        return f"was interrupted ({name})"
+    return f"was killed by {name}" + (" (out of memory?)" if number == signal.SIGKILL else "")
 
 
 def _expected(step):
@@ -113,6 +125,9 @@ def perform(step, executor, cache_key=None, digest=None):
                 _emit("\n".join(tail) + f"\nsconsrules: last {len(tail)} lines shown; the whole log: {step.out}.log")
         elif output.strip():
             _emit(output)
+        if code < 0:
+            _remove(step.tmp)
+            raise RuleError(step.rule, step.label, f"[{step.config}] {step.what} {_signalled(-code)}")
         if code != 0:
             _remove(step.tmp)
             cause = _stated_cause(output)
