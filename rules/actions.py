@@ -37,9 +37,13 @@ class Command:
     # response files, and some flags (a PkgConfigCLib's) exist only once an earlier step has run.
     expand_env: tuple = attrs.field(default=(), converter=tuple)
 
-    def at_run_time(self, extra=()):
-        """This command with its response files expanded and `extra` (name, words) appended to its env."""
+    def at_run_time(self, extra=(), rename=None):
+        """This command with its response files expanded, `extra` (name, words) appended to its env, and the
+        path rename=(declared, actual) replaced wherever it occurs (the run's own temporary name)."""
         env = dict(self.env)
+        if rename:
+            old, new = rename
+            env = {k: v.replace(old, new) for k, v in env.items()}
         for name in self.expand_env:
             words = []
             for word in shlex.split(env.get(name, "")):
@@ -47,7 +51,8 @@ class Command:
             env[name] = shlex.join(words)
         for name, words in extra:
             env[name] = " ".join(filter(None, [env.get(name, ""), shlex.join(words)]))
-        return attrs.evolve(self, env=env, expand_env=())
+        argv = [a.replace(rename[0], rename[1]) for a in self.argv] if rename else self.argv
+        return attrs.evolve(self, argv=argv, env=env, expand_env=())
 
     def render(self):
         words = [f"{k}={shlex.quote(v)}" for k, v in self.env] + [shlex.quote(a) for a in self.argv]

@@ -10,11 +10,13 @@ import SCons.Builder
 import SCons.Errors
 import SCons.Scanner
 import SCons.Scanner.C
+import SCons.Script
 
 from .errors import RuleError
 from .execute import NativeExecutor, cache, perform
 from .execute.container import ContainerExecutor
 from .execute.records import Records
+from .execute.run import BuildDirectoryBusy, BuildLock
 from .declare import REGISTRY, relaxations
 from .gosrc import GoSourceIndex
 from .toolchains.go import GoSDK
@@ -81,9 +83,16 @@ class Context:
         self.scanning_builder = SCons.Builder.Builder(action=STEP_ACTION, source_scanner=_include_scanner())
 
     def records_for(self, env):
-        """The output records of this environment's build directory (one journal per directory and run)."""
+        """The output records of this environment's build directory (one journal per directory and run); the
+        first use locks the directory for this run (`scons -h` only reads, and takes no lock)."""
         build = env.Dir(env["SCONSRULES_BUILD_DIR"]).abspath
         if build not in self._records:
+            if not SCons.Script.GetOption("help"):
+                try:
+                    BuildLock(build).acquire(wait=not SCons.Script.GetOption("sconsrules_no_wait"))
+                except BuildDirectoryBusy as exc:
+                    raise RuleError("build directory", None, str(exc),
+                                    "wait for it to finish (run again without --no-wait) or stop it") from None
             self._records[build] = Records(build)
         return self._records[build]
 

@@ -18,13 +18,14 @@ import SCons.Errors
 
 from .errors import RuleError
 from .execute.container import client_or_error
+from .execute.run import TMP_MARK, run_tmp
 
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 BUILD_LOG_TAIL = 30
 
 
 def _write_id(path, image_id):
-    tmp = path + ".sconsrules-tmp"
+    tmp = run_tmp(path + TMP_MARK)
     with open(tmp, "w") as fh:
         fh.write(image_id + "\n")
     os.replace(tmp, path)

@@ -19,6 +19,7 @@ import attrs
 
 from .declare import check_name
 from .errors import RuleError
+from .execute.run import TMP_MARK, run_tmp
 from .tree import Limits, TreeWriter, UnsafeTree, read_chunks, remove
 
 RULE = "SourceArchive"
@@ -112,7 +113,7 @@ def _unpack_zip(path, writer):
 
 def unpack(spec, archive, dest):
     """Unpack `archive` into `dest` (replaced whole), honouring strip_prefix and the spec's limits."""
-    tmp = dest + ".sconsrules-tmp"
+    tmp = run_tmp(dest + TMP_MARK)
     try:
         try:
             with TreeWriter(tmp, spec.limits, os.path.getsize(archive)) as writer:

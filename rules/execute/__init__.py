@@ -16,6 +16,7 @@ from ..errors import RuleError
 from ..verify import MalformedInput, verify_file
 from . import cache
 from .native import NativeExecutor
+from .run import TMP_MARK, run_tmp
 
 __all__ = ["NativeExecutor", "perform"]
 _print_lock = threading.Lock()
@@ -69,21 +70,21 @@ def _signalled(number):
     return f"was killed by {name}" + (" (out of memory?)" if number == signal.SIGKILL else "")
 
 
-def _expected(step):
+def _expected(step, tmp):
     """The files a step must produce: its output, or the members of a directory output."""
-    return [os.path.join(step.tmp, m) for m in step.members] or [step.tmp]
+    return [os.path.join(tmp, m) for m in step.members] or [tmp]
 
 
-def _judged(step):
+def _judged(step, tmp):
     """The files the policy judges: what the step must produce, or what its verify_glob matches."""
     if step.verify_glob is None:
-        return _expected(step)
+        return _expected(step, tmp)
     found = []
-    for root, _, files in os.walk(step.tmp):
+    for root, _, files in os.walk(tmp):
         for name in files:
-            rel = os.path.relpath(os.path.join(root, name), step.tmp)
+            rel = os.path.relpath(os.path.join(root, name), tmp)
             if fnmatch.fnmatch(rel, step.verify_glob):
-                found.append(os.path.join(step.tmp, rel))
+                found.append(os.path.join(tmp, rel))
     return sorted(found)
 
 
@@ -94,7 +95,8 @@ def perform(step, executor, cache_key=None, digest=None):
     `digest` (of the step's digest_inputs) is appended to its commands' step.digest_env as a define.
     """
     os.makedirs(os.path.dirname(step.out), exist_ok=True)
-    _remove(step.tmp)
+    tmp = run_tmp(step.tmp)
+    _remove(tmp)
     _remove(step.out)
     for path, policy in step.prechecks:
         subject = f" for input {os.path.basename(path)}"
@@ -102,19 +104,19 @@ def perform(step, executor, cache_key=None, digest=None):
         if not report.ok:
             raise RuleError(step.rule, step.label, _failure(step, report, subject),
                             "rebuild that library with a musl toolchain for this platform")
-    restored = cache_key is not None and cache.restore(cache_key, step.tmp, f"{step.rule} '{step.label}'")
+    restored = cache_key is not None and cache.restore(cache_key, tmp, f"{step.rule} '{step.label}'")
     extra = [(step.digest_env, [f"-DSCONSRULES_CINPUTS={digest}"])] if step.digest_env and digest else []
     for command in () if restored else step.commands:
         try:
-            runnable = command.at_run_time(extra)
+            runnable = command.at_run_time(extra, rename=(step.tmp, tmp))
         except OSError as exc:
-            _remove(step.tmp)
+            _remove(tmp)
             raise RuleError(step.rule, step.label, f"[{step.config}] cannot read {exc.filename}: {exc.strerror}",
                             "a dependency's response file is missing: rebuild it") from None
         try:
             code, output = executor.run(runnable, dict(step.passenv))
         except OSError as exc:
-            _remove(step.tmp)
+            _remove(tmp)
             raise RuleError(step.rule, step.label, f"[{step.config}] cannot run {command.argv[0]}: {exc.strerror}",
                             "check that the toolchain is installed") from None
         if step.quiet:
@@ -126,10 +128,10 @@ def perform(step, executor, cache_key=None, digest=None):
         elif output.strip():
             _emit(output)
         if code < 0:
-            _remove(step.tmp)
+            _remove(tmp)
             raise RuleError(step.rule, step.label, f"[{step.config}] {step.what} {_signalled(-code)}")
         if code != 0:
-            _remove(step.tmp)
+            _remove(tmp)
             cause = _stated_cause(output)
             if cause:
                 raise RuleError(step.rule, step.label, f"[{step.config}] {cause}")
@@ -137,36 +139,36 @@ def perform(step, executor, cache_key=None, digest=None):
             raise RuleError(step.rule, step.label, f"[{step.config}] {step.what} failed (exit {code})",
                             "see the compiler output above")
     if step.policy is None:
-        with open(step.tmp, "w") as fh:
+        with open(tmp, "w") as fh:
             fh.write(step.signature() + "\n")
-        os.replace(step.tmp, step.out)
+        os.replace(tmp, step.out)
         return None
-    for path in _expected(step):
+    for path in _expected(step, tmp):
         if not os.path.isfile(path):
-            _remove(step.tmp)
-            what = os.path.relpath(path, step.tmp) if step.members else "its output"
+            _remove(tmp)
+            what = os.path.relpath(path, tmp) if step.members else "its output"
             raise RuleError(step.rule, step.label, f"[{step.config}] {step.what} did not produce {what}",
                             "check the declared outputs against what the build installs")
     report = None
-    for path in _judged(step):
-        subject = f" for {os.path.relpath(path, step.tmp)}" if step.members else ""
+    for path in _judged(step, tmp):
+        subject = f" for {os.path.relpath(path, tmp)}" if step.members else ""
         try:
             report = _verify(step, path, step.policy, subject)
         except RuleError:
-            _remove(step.tmp)
+            _remove(tmp)
             raise
         if not report.ok:
-            _remove(step.tmp)
+            _remove(tmp)
             raise RuleError(step.rule, step.label, _failure(step, report, subject), step.verify_hint or
                             "the artifact was not kept; fix the flags or toolchain, or relax the check with verify=")
     if step.report:
         data = report.to_json()
         data.update(file=os.path.basename(step.out), rule=step.rule, target=step.label, config=step.config)
-        tmp_report = step.out + ".verify.json.tmp"
+        tmp_report = run_tmp(step.out + ".verify.json" + TMP_MARK)
         with open(tmp_report, "w") as fh:
             json.dump(data, fh, indent=1, sort_keys=True)
         os.replace(tmp_report, step.out + ".verify.json")
     if cache_key is not None and not restored:
-        cache.store(cache_key, step.tmp)
-    os.replace(step.tmp, step.out)
+        cache.store(cache_key, tmp)
+    os.replace(tmp, step.out)
     return report

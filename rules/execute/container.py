@@ -12,6 +12,7 @@ import socket
 import threading
 
 from ..errors import RuleError
+from .run import MARK, RUN_ID
 
 LABEL = "sconsrules.builder"
 PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy")
@@ -153,6 +154,7 @@ class ContainerExecutor:
                 self._start()
         env = dict(passenv)
         env.update(command.env)
+        env[MARK] = RUN_ID
         if command.network:
             return self._run_with_network(command, env)
         code, output = self._container.exec_run(list(command.argv), environment=env, workdir=command.cwd,
