@@ -75,7 +75,7 @@ class StaticCLib:
         outdir = self.ctx.outdir(self.env, config, self.srcdir)
         tc = config.toolchain
         policy = Policy(config.platform, relax=self.ctx.relaxations(self.env, self.attrs.verify, RULE, name))
-        executor = self.ctx.executor_for(self.env, tc, RULE, name)
+        executor = self.ctx.executor_for(self.env, config, RULE, name)
         image = list(tc.sources())
         identities, passenv = (tc.identity(),), tuple(tc.env(config.platform).items())
         cc = tc.cc(config.platform)

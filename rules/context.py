@@ -116,19 +116,23 @@ class Context:
         """Source paths in objects relative to the project, not this machine's checkout."""
         return [f"-ffile-prefix-map={env.Dir('#').abspath}=."]
 
-    def executor_for(self, env, toolchain, rule, name, sources=()):
-        """The executor key for `toolchain`; a container's mounts grow with every source tree it must see."""
+    def executor_for(self, env, config, rule, name, sources=()):
+        """The executor key for `config`'s toolchain. A container gets one builder per configuration, which may
+        write only below that configuration's output directory and the toolchain's caches; its read-only mounts
+        grow with every source tree it must see."""
+        toolchain = config.toolchain
         if not hasattr(toolchain, "container_env"):
             return "native"
-        executor = self.executors.get(toolchain.name)
+        key = f"{toolchain.name}/{config.dirname}"
+        executor = self.executors.get(key)
         if executor is None:
-            build = env.Dir(env["SCONSRULES_BUILD_DIR"]).abspath
-            executor = ContainerExecutor(toolchain, {(build, False), (toolchain.cache_dir, False)}, rule, name)
-            self.executors[toolchain.name] = executor
+            output = os.path.join(env.Dir(env["SCONSRULES_BUILD_DIR"]).abspath, config.dirname)
+            executor = ContainerExecutor(toolchain, {(output, False), (toolchain.cache_dir, False)}, rule, name)
+            self.executors[key] = executor
         for path in (env.Dir("#").abspath,) + tuple(sources):
             if not any(path == m or path.startswith(m + os.sep) for m, _ in executor.mounts):
                 executor.mounts.add((path, True))
-        return toolchain.name
+        return key
 
     def relaxations(self, env, own, rule, name):
         """The environment's SCONSRULES_VERIFY relaxations, overridden per check by the rule's verify=."""

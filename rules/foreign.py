@@ -130,7 +130,7 @@ class ForeignCLib:
         env = {"CC": "cc", "AR": "ar", "RANLIB": "ranlib", "CFLAGS": " ".join(cflags),
                "LDFLAGS": " ".join(sorted({f"-L{os.path.dirname(x.abspath)}" for x in seen.archive_files})),
                "SOURCE_DATE_EPOCH": "0", **dict(a.env)}
-        executor = self.ctx.executor_for(self.env, tc, RULE, name, sources=(self.source_dir,))
+        executor = self.ctx.executor_for(self.env, config, RULE, name, sources=(self.source_dir,))
         command = Command(["sh", "-c", self._script(config, work, stage, cc_extra)], env=env)
         members = tuple(os.path.join(prefix, o) for o in a.outputs)
         relax = self.ctx.relaxations(self.env, a.verify, RULE, name)

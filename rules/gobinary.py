@@ -112,7 +112,7 @@ class GoCgoBinary:
         tc = config.toolchain
         plat = config.platform
         go = tc.go_sdk() or self.ctx.go_sdk(self.env, RULE, name)
-        executor = self.ctx.executor_for(self.env, tc, RULE, name, sources=(self.module.root,))
+        executor = self.ctx.executor_for(self.env, config, RULE, name, sources=(self.module.root,))
         extra = list(tc.sources())
         if executor != "native":
             extra.append(self._download_modules(config, go, executor, extra))

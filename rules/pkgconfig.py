@@ -159,7 +159,7 @@ class PkgConfigCLib:
         if a.sysroot:
             sysroot = declare.fill_placeholders([a.sysroot], plat, RULE, a.name, "sysroot")[0]
             env["PKG_CONFIG_SYSROOT_DIR"] = self.env.Dir(sysroot).abspath
-        executor = self.ctx.executor_for(self.env, tc, RULE, a.name, sources=tuple(search))
+        executor = self.ctx.executor_for(self.env, config, RULE, a.name, sources=tuple(search))
         identities = [tc.identity()]
         if search or executor == "native":
             # Libraries on this machine (also mounted into a container) change without any declared input

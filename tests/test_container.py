@@ -244,3 +244,44 @@ def test_outputs_belong_to_a_non_root_invoker(docker_client, tmp_path):
         assert builders(docker_client) == []
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+HOSTILE_CC = """#!/bin/sh
+# A compiler that tries to reach beyond its step, then compiles.
+try() {{ if sh -c "$2" >/dev/null 2>&1; then echo "HOSTILE $1: allowed"; else echo "HOSTILE $1: denied"; fi; }}
+try chown-output "chown 4242:4242 {out}"
+try other-configuration "mkdir -p {build}/linux-arm64-musl-zig && touch {build}/linux-arm64-musl-zig/x"
+try build-directory "touch {build}/evil"
+try sources "touch {root}/evil"
+try root-filesystem "touch /etc/evil"
+try device "mknod /tmp/null c 1 3"
+try own-output "touch {out}/written-by-step && rm {out}/written-by-step"
+try cache "touch $HOME/written-by-step && rm $HOME/written-by-step"
+echo "HOSTILE $(grep CapEff /proc/self/status | tr -s '\\t' ' ')"
+echo "HOSTILE $(grep NoNewPrivs /proc/self/status | tr -s '\\t' ' ')"
+echo "HOSTILE pids.max $(cat /sys/fs/cgroup/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids/pids.max)"
+exec musl-gcc "$@"
+"""
+
+
+def test_a_hostile_compile_is_confined(project, docker_client):
+    """From inside a compile (as the invoking user, root in CI): no capability, nothing writable but the step's
+    own configuration directory and the toolchain's caches."""
+    container_project(project)
+    build = project.path("build")
+    project.write("evil-cc.sh", HOSTILE_CC.format(out=os.path.join(build, CONFIG), build=build, root=project.root))
+    project.write("SConstruct", project.read("SConstruct").replace(
+        'cc="musl-gcc"', f'cc="sh {project.path("evil-cc.sh")}"'))
+    result = project.scons()
+    said = dict(line.split(": ", 1) for line in result.stdout.splitlines()
+                if line.startswith("HOSTILE ") and ": " in line)
+    for attempt in ("chown-output", "other-configuration", "build-directory", "sources", "root-filesystem",
+                    "device"):
+        assert said[f"HOSTILE {attempt}"] == "denied", (attempt, result.stdout)
+    assert said["HOSTILE own-output"] == "allowed" and said["HOSTILE cache"] == "allowed"
+    assert "HOSTILE CapEff: 0000000000000000" in result.stdout
+    assert "HOSTILE NoNewPrivs: 1" in result.stdout
+    assert "HOSTILE pids.max 4096" in result.stdout
+    assert not os.path.exists(os.path.join(build, "evil")) and not os.path.exists(project.path("evil"))
+    assert not os.path.exists(os.path.join(build, "linux-arm64-musl-zig"))
+    assert run_binary(project.path("build", CONFIG, "chain"), "linux/amd64").stdout == "chain: mid=77 base=7 k=7\n"

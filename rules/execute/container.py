@@ -15,6 +15,11 @@ from ..errors import RuleError
 from .run import MARK, RUN_ID
 
 LABEL = "sconsrules.builder"
+PIDS_LIMIT = 4096
+# A build step gets no capability (no chown, no mknod, no bypassing file modes, also as root), cannot gain any
+# (setuid binaries), cannot fork without bound, and writes nowhere but its mounts and a private /tmp.
+HARDENING = dict(cap_drop=["ALL"], security_opt=["no-new-privileges"], pids_limit=PIDS_LIMIT, read_only=True,
+                 tmpfs={"/tmp": "rw,exec,nosuid,nodev,mode=1777"})
 PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy")
 HOST_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 CONTAINER_CA_BUNDLE = "/etc/sconsrules-host-ca.crt"
@@ -122,7 +127,7 @@ class ContainerExecutor:
             self._container = self._client.containers.run(
                 self._image, ["sleep", "infinity"], detach=True, network_mode="none", labels=self._labels(),
                 volumes=self._volumes(), user=f"{os.getuid()}:{os.getgid()}", environment=self.toolchain.container_env(),
-                init=True, auto_remove=False)
+                init=True, auto_remove=False, **HARDENING)
         except docker.errors.APIError as exc:
             text = str(exc.explanation or exc)
             if "mount" in text or "bind source path" in text:
@@ -175,7 +180,7 @@ class ContainerExecutor:
             env["SSL_CERT_FILE"] = CONTAINER_CA_BUNDLE
         container = self._client.containers.create(
             self._image, list(command.argv), network_mode="host", labels=self._labels(), volumes=volumes,
-            user=f"{os.getuid()}:{os.getgid()}", environment=env, working_dir=command.cwd)
+            user=f"{os.getuid()}:{os.getgid()}", environment=env, working_dir=command.cwd, **HARDENING)
         try:
             container.start()
             code = container.wait()["StatusCode"]
