@@ -78,6 +78,7 @@ class Context:
         self.executors = {"native": NativeExecutor()}
         self._go = {}
         self._records = {}
+        self._build_dirs = {}  # "#build" -> its absolute path (the lookup is on every step's path)
         self.signature_database_checked = False
         self.builder = SCons.Builder.Builder(action=STEP_ACTION)
         self.scanning_builder = SCons.Builder.Builder(action=STEP_ACTION, source_scanner=_include_scanner())
@@ -85,7 +86,12 @@ class Context:
     def records_for(self, env):
         """The output records of this environment's build directory (one journal per directory and run); the
         first use locks the directory for this run (`scons -h` only reads, and takes no lock)."""
-        build = env.Dir(env["SCONSRULES_BUILD_DIR"]).abspath
+        value = env["SCONSRULES_BUILD_DIR"]
+        build = self._build_dirs.get(value) if isinstance(value, str) and value.startswith("#") else None
+        if build is None:
+            build = env.Dir(value).abspath
+            if isinstance(value, str) and value.startswith("#"):
+                self._build_dirs[value] = build
         if build not in self._records:
             if not SCons.Script.GetOption("help"):
                 try:
@@ -99,7 +105,7 @@ class Context:
     def rebuild_if_modified(self, env, nodes, files, trees=()):
         """Outputs changed on disk since their step finished are rebuilt, with one line saying which."""
         changed = self.records_for(env).changed(files, trees)
-        top = env.Dir("#").abspath
+        top = env.Dir("#").abspath if changed else None
         for path in changed:
             sys.stdout.write(f"sconsrules: {os.path.relpath(path, top)} was modified outside the build; "
                              "rebuilding it\n")

@@ -70,29 +70,47 @@ def test_a_second_run_waits_and_no_wait_refuses(project):
     assert run_binary(project.path("build/linux-amd64-musl-zig/app"), "linux/amd64").stdout == "42\n"
 
 
-def test_kill_9_trials_leave_no_process_and_the_next_run_is_clean(project):
+TRIALS = int(os.environ.get("SCONSRULES_FAULT_TRIALS", "3"))
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
+def test_fault_trials_leave_no_process_and_the_next_run_is_clean(project, sig):
+    """kill -9 of scons, or Ctrl-C (SIGINT to the whole foreground group), at a random moment of a build."""
     require("zig")
     setup(project)
     project.scons()
     binary = project.path("build/linux-amd64-musl-zig/app")
     good = hashlib.sha256(open(binary, "rb").read()).hexdigest()
     rng = random.Random(10)
-    for trial in range(1, 5):
+    for trial in range(1, TRIALS + 1):
         text = project.read("slow.c").replace(f"#define TRIAL {trial - 1}", f"#define TRIAL {trial}")
         project.write("slow.c", text)  # an unused macro: the compile reruns, the bytes do not change
         run = start(project)
         wait_for(run, "compile slow.c")
         time.sleep(rng.uniform(0.2, 2.5))
-        run.send_signal(signal.SIGKILL)
+        if sig == signal.SIGKILL:
+            run.send_signal(sig)
+        else:
+            _ctrl_c(run)
         run.wait()
         time.sleep(0.3)
         assert not [p for p in marked(run.pid) if _parent(p) == run.pid], "direct children die with scons"
         after = project.scons()
-        assert f"the previous run (pid {run.pid}) did not finish" in after.stdout
+        if sig == signal.SIGKILL:
+            assert f"the previous run (pid {run.pid}) did not finish" in after.stdout
         assert marked(run.pid) == [], f"trial {trial}: processes of the killed run still running"
         assert hashlib.sha256(open(binary, "rb").read()).hexdigest() == good
         assert not [n for n in _walk(project.path("build")) if ".sconsrules-tmp" in n], "temporary files left"
         assert project.scons().steps() == []
+
+
+def _ctrl_c(run):
+    """SIGINT to scons and every process it started, as a terminal's Ctrl-C reaches its foreground group."""
+    for pid in [run.pid] + marked(run.pid):
+        try:
+            os.kill(pid, signal.SIGINT)
+        except ProcessLookupError:
+            pass
 
 
 def _parent(pid):

@@ -157,15 +157,20 @@ def test_missing_strip_prefix(tmp_path):
         unpack(spec([], GOOD, "lib-2.0"), str(archive), str(tmp_path / "out"))
 
 
+def q_library_tarball():
+    """A tiny library with a Makefile that installs libq.a and q.h (a ForeignCLib with build='make')."""
+    return tar_bytes([("lib-1.0/", None, {}),
+                      ("lib-1.0/Makefile", b"libq.a: q.o\n\t$(AR) rcsD $@ q.o\ninstall: libq.a\n"
+                       b"\tmkdir -p $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include\n"
+                       b"\tcp libq.a $(DESTDIR)$(PREFIX)/lib/\n\tcp q.h $(DESTDIR)$(PREFIX)/include/\n", {}),
+                      ("lib-1.0/q.c", b"int q(void) { return 42; }\n", {}), ("lib-1.0/q.h", b"int q(void);\n", {})])
+
+
 def test_in_a_build_bad_sha_is_one_line_and_the_fix_is_clean(project, server, monkeypatch):
     """Through scons: a ForeignCLib from a loopback server; wrong sha256 first, then the right one."""
     from conftest import require
     require("zig")
-    lib = tar_bytes([("lib-1.0/", None, {}),
-                     ("lib-1.0/Makefile", b"libq.a: q.o\n\t$(AR) rcsD $@ q.o\ninstall: libq.a\n"
-                      b"\tmkdir -p $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include\n"
-                      b"\tcp libq.a $(DESTDIR)$(PREFIX)/lib/\n\tcp q.h $(DESTDIR)$(PREFIX)/include/\n", {}),
-                     ("lib-1.0/q.c", b"int q(void) { return 42; }\n", {}), ("lib-1.0/q.h", b"int q(void);\n", {})])
+    lib = q_library_tarball()
     server.files["/lib-1.0.tar.gz"] = lib
     good = hashlib.sha256(lib).hexdigest()
     script = ("env = Environment(tools=['default', 'sconsrules'])\n"

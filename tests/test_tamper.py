@@ -93,12 +93,8 @@ def test_edits_in_an_unpacked_source_and_in_an_install_are_undone(project, tmp_p
     """ForeignCLib from a SourceArchive (file://): an edited source file is unpacked again, an edited installed
     header rebuilds the install (from the output cache), and the build after that is null."""
     require("zig")
-    from test_sources import tar_bytes
-    lib = tar_bytes([("lib-1.0/", None, {}),
-                     ("lib-1.0/Makefile", b"libq.a: q.o\n\t$(AR) rcsD $@ q.o\ninstall: libq.a\n"
-                      b"\tmkdir -p $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include\n"
-                      b"\tcp libq.a $(DESTDIR)$(PREFIX)/lib/\n\tcp q.h $(DESTDIR)$(PREFIX)/include/\n", {}),
-                     ("lib-1.0/q.c", b"int q(void) { return 42; }\n", {}), ("lib-1.0/q.h", b"int q(void);\n", {})])
+    from test_sources import q_library_tarball
+    lib = q_library_tarball()
     archive = tmp_path / "lib-1.0.tar.gz"
     archive.write_bytes(lib)
     project.write("SConstruct", "env = Environment(tools=['default', 'sconsrules'])\n"

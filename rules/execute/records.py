@@ -39,7 +39,8 @@ class Records:
         self._fh = None
 
     def _rel(self, path):
-        return os.path.relpath(path, self.base)
+        prefix = self.base + os.sep
+        return path[len(prefix):] if path.startswith(prefix) else os.path.relpath(path, self.base)
 
     def _load(self):
         if self._entries is not None:
