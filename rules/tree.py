@@ -132,7 +132,11 @@ class TreeWriter:
                     raise UnsafeTree(f"directory {name!r} is already a file or link")
             except FileNotFoundError:
                 os.mkdir(parts[-1], 0o755, dir_fd=fd)
-            os.chmod(parts[-1], (mode & 0o755) | 0o700, dir_fd=fd, follow_symlinks=False)
+            leaf = os.open(parts[-1], os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
+            try:
+                os.fchmod(leaf, (mode & 0o755) | 0o700)
+            finally:
+                os.close(leaf)
         finally:
             os.close(fd)
 

@@ -128,8 +128,9 @@ def test_glibc_abi_references_are_named(corpus, tmp_path, symbol):
     assert failed(archive) == ["archive.glibc-refs"] and symbol in archive.failures[0].evidence
 
 
-def test_musl_itself_is_never_called_glibc():
-    """musl's own archives (Debian's for musl-gcc, zig's for each target) reference only musl: 0 false rejects."""
+def test_musl_itself_is_never_called_glibc(corpus):
+    """musl's own archives (Debian's for musl-gcc, zig's for each target: the corpus built both) reference only
+    musl: 0 false rejects."""
     require("musl-gcc")
     import glob
     from sconsrules.toolchains.zig import zig_cache_dir
