@@ -3,7 +3,7 @@ only, with the configuration's toolchain, into a per-configuration prefix; a pro
 
 The build runs in a scratch copy of the source (the unpacked store stays pristine) and installs with
 DESTDIR into the step's temporary directory under a fixed runtime prefix (/usr/local by default), so no
-build-machine path is compiled into the library (OpenSSL bakes its prefix into libcrypto, NOTES.md). The
+build-machine path is compiled into the library (OpenSSL compiles OPENSSLDIR, ENGINESDIR and MODULESDIR into libcrypto). The
 declared outputs are then verified as musl archives of the right machine before they take their place.
 """
 import os

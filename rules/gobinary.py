@@ -1,7 +1,7 @@
 """GoCgoBinary: a Go package built with cgo against StaticCLib cdeps, one artifact per platform.
 
-Static linking uses Go's external linker with -static (NOTES.md: CC=musl-gcc alone has produced
-dynamic binaries), strip goes into -extldflags too (zig ignores Go's -s otherwise), and -trimpath
+Static linking uses Go's external linker with -static (`CC=musl-gcc` alone has produced dynamic
+binaries, golang/go#56386), strip goes into -extldflags too (zig ignores Go's -s otherwise), and -trimpath
 without VCS stamping keeps the output reproducible.
 """
 import hashlib
@@ -16,7 +16,7 @@ from .actions import Command, Step, tmp_of
 from .errors import RuleError
 from .gosrc import GoSourceError, find_module_root, read_module
 from .providers import CcInfo
-from .toolchains.go import FIXED as GO_FIXED_ENV
+from .toolchains.go import FIXED as GO_FIXED_ENV, module_fetch_env
 from .verify import Policy
 
 RULE = "GoCgoBinary"
@@ -172,12 +172,10 @@ class GoCgoBinary:
             rel = os.path.relpath(root, self.env.Dir("#").abspath).replace("..", "__")
             out = os.path.join(self.env.Dir(self.env["SCONSRULES_BUILD_DIR"]).abspath, config.dirname, "_gomod",
                                rel, "download.stamp")
-            proxy = os.environ.get("GOPROXY") or "https://proxy.golang.org,direct"
-            command = Command([go.exe, "mod", "download"],
-                              env=dict(GO_FIXED_ENV, GOPROXY=proxy, GOSUMDB=os.environ.get("GOSUMDB", "sum.golang.org")),
-                              cwd=root, network=True)
+            command = Command([go.exe, "mod", "download"], env=GO_FIXED_ENV, cwd=root, network=True)
+            fetch = tuple(sorted(module_fetch_env(self.env.subst(self.env.get("GO", "go"))).items()))
             step = Step(RULE, os.path.basename(root), config.dirname, "go mod download", out, (command,), None,
-                        (config.toolchain.identity(),), executor=executor, quiet=True)
+                        (config.toolchain.identity(),), fetch, executor=executor, quiet=True)
             sums = [os.path.join(root, f) for f in ("go.mod", "go.sum") if os.path.exists(os.path.join(root, f))]
             self.ctx.registry.realized[key] = self.ctx.step_nodes(self.env, step, [self.env.File(f) for f in sums] + image)[0]
         return self.ctx.registry.realized[key]

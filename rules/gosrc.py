@@ -1,8 +1,8 @@
 """Which files a Go package build reads, found by reading sources (no `go list`, no subprocess).
 
-A null build must not start `go`, and NOTES.md forbids subprocesses in scanners; so this follows the
-imports of the package through the packages of its own module (and local `replace` targets and
-vendor/), plus cgo C files, embedded files, go.mod and go.sum. Build constraints are ignored on
+A null build must not start `go`, and SCons runs scanners under its scheduler's lock (no subprocess there);
+so this follows the imports of the package through the packages of its own module (and local `replace`
+targets and vendor/), plus cgo C files, embedded files, go.mod and go.sum. Build constraints are ignored on
 purpose: over-approximating costs at worst a rebuild, never a missed one.
 """
 import fnmatch

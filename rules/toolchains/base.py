@@ -29,7 +29,7 @@ class Toolchain:
         return ["ranlib"]
 
     def default_copts(self, platform):
-        """Flags before the user's copts. -O2: zig's no-opt default is Debug with UBSan traps (NOTES.md)."""
+        """Flags before the user's copts. -O2: zig's no-opt default is Debug with UBSan traps (SIGILL at run time)."""
         return ["-O2"]
 
     def env(self, platform):

@@ -3,8 +3,10 @@
 GOENV=off, GOFLAGS and GOTOOLCHAIN=local keep a user's `go env -w` settings and toolchain switching out
 of the build: only what the rule declares decides the bytes. Network and cache settings pass through.
 """
+import json
 import os
 import shutil
+import subprocess
 
 import attrs
 
@@ -36,3 +38,28 @@ class GoSDK:
         env = {k: os.environ[k] for k in PASSTHROUGH if k in os.environ}
         env.setdefault("HOME", os.path.expanduser("~"))
         return env
+
+
+FETCH_VARS = ("GOPROXY", "GOSUMDB", "GONOSUMDB", "GOPRIVATE", "GONOPROXY", "GOINSECURE")
+
+
+def _go_env_file():
+    if os.environ.get("GOENV"):
+        return os.environ["GOENV"]
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return os.path.join(base, "go", "env")
+
+
+def module_fetch_env(go_exe="go"):
+    """How this machine fetches Go modules: the user's environment, else this machine's `go env` (its config file
+    included), else go's own defaults (an empty value). For the one networked step, which may run with an image's
+    go that knows nothing of this machine; these never enter signatures (go.sum checks what arrives)."""
+    configured = {}
+    exe = shutil.which(go_exe)
+    if exe:
+        keys = [os.path.realpath(exe)] + [f for f in [_go_env_file()] if os.path.isfile(f)]
+        try:
+            configured = json.loads(tool_identity([exe, "env", "-json", *FETCH_VARS], keys) or "{}")
+        except (OSError, ValueError, subprocess.SubprocessError):
+            configured = {}
+    return {k: os.environ.get(k) or configured.get(k) or "" for k in FETCH_VARS}
