@@ -11,6 +11,13 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SITE_DIR = os.path.join(REPO, "site_scons")
 EXAMPLES = os.path.join(REPO, "examples")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# The tests' own cache root (zig's libc builds, Go's build cache, sconsrules's stores): never the developer's
+# caches, yet kept between runs (a cold zig compiles musl once per architecture, ~90 s each).
+CACHE_ROOT = os.environ.get("SCONSRULES_TEST_CACHE") or os.path.join(os.path.expanduser("~"), ".cache",
+                                                                       "sconsrules-tests")
+os.environ["XDG_CACHE_HOME"] = CACHE_ROOT
+for _name in ("ZIG_GLOBAL_CACHE_DIR", "GOCACHE", "SCONSRULES_OUTPUT_CACHE"):
+    os.environ.pop(_name, None)
 BUILDER = "sconsrules-builder:bookworm"  # made by tests/containers/make_images.sh
 
 
@@ -79,6 +86,22 @@ class Result:
     def ran(self, rule, target=None, what=None):
         return [s for s in self.steps() if s[0] == rule and (target is None or s[1] == target)
                 and (what is None or what in s[2])]
+
+
+TOOL_FIXTURES = {"project", "corpus", "built", "glibc_stripped"}
+
+
+def pytest_collection_modifyitems(items):
+    """Tiers by what a test uses: the Docker engine (container), compilers or scons builds (integration);
+    everything else is a unit test, which needs none of them."""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if "docker_client" in fixtures:
+            item.add_marker(pytest.mark.container)
+        if fixtures & TOOL_FIXTURES or item.get_closest_marker("container"):
+            item.add_marker(pytest.mark.integration)
+        if not item.get_closest_marker("integration"):
+            item.add_marker(pytest.mark.unit)
 
 
 @pytest.fixture
