@@ -63,11 +63,11 @@ def main():
         for path in files:
             size = os.path.getsize(path)
             rows = [
-                ("sconsrules verify", lambda: verify_file(path, policy)),
-                ("sconsrules-verify CLI", lambda: subprocess.run([sys.executable, "-m", "sconsrules.verify", path],
-                                                                 capture_output=True)),
-                ("file", lambda: subprocess.run(["file", path], capture_output=True)),
-                ("readelf -lSdsW", lambda: subprocess.run(["readelf", "-lSdsW", path], capture_output=True)),
+                ("sconsrules verify", lambda path=path: verify_file(path, policy)),
+                ("sconsrules-verify CLI", lambda path=path: subprocess.run(
+                    [sys.executable, "-m", "sconsrules.verify", path], capture_output=True)),
+                ("file", lambda path=path: subprocess.run(["file", path], capture_output=True)),
+                ("readelf -lSdsW", lambda path=path: subprocess.run(["readelf", "-lSdsW", path], capture_output=True)),
             ]
             base = None
             for name, fn in rows:

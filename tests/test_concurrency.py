@@ -122,5 +122,5 @@ def _parent(pid):
 
 
 def _walk(root):
-    for dirpath, dirnames, filenames in os.walk(root):
+    for _, dirnames, filenames in os.walk(root):
         yield from dirnames + filenames

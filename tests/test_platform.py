@@ -1,3 +1,4 @@
+import attrs
 import pytest
 
 from sconsrules.platform import Platform
@@ -35,5 +36,5 @@ def test_host_is_amd64_or_arm64():
 
 
 def test_frozen():
-    with pytest.raises(Exception):
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
         Platform.parse("linux/amd64").arch = "arm64"

@@ -80,7 +80,7 @@ def _restore(key, dest):
         with TreeWriter(dest) as writer:
             for path in dirs:
                 writer.directory(path)
-            for path, digest, size, executable in files:
+            for path, digest, _size, executable in files:
                 try:
                     with open(_blob(digest), "rb") as fh:
                         got = writer.file(path, read_chunks(fh), 0o755 if executable else 0o644)
