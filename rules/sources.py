@@ -11,6 +11,7 @@ import os
 import stat
 import tarfile
 import urllib.error
+import urllib.parse
 import urllib.request
 import zipfile
 import zlib
@@ -48,33 +49,59 @@ def _digest(path):
     return h.hexdigest()
 
 
-def fetch(spec):
-    """The archive's path in the store, downloading it from the first mirror that serves the right bytes."""
+def configured_distdirs():
+    """Directories of pre-fetched archives (Bazel's --distdir): `--distdir=DIR` (repeatable) and
+    $SCONSRULES_DISTDIR (several separated by ':'). Where the bytes come from never enters a signature."""
+    dirs = [d for d in os.environ.get("SCONSRULES_DISTDIR", "").split(os.pathsep) if d]
+    try:
+        import SCons.Script
+        dirs = list(SCons.Script.GetOption("sconsrules_distdir") or []) + dirs
+    except (ImportError, AttributeError):
+        pass
+    return [os.path.abspath(os.path.expanduser(d)) for d in dirs]
+
+
+def _candidates(spec, distdirs):
+    """Files in the distdirs named by the archive's sha256 or by the last part of one of its URLs."""
+    names = dict.fromkeys([spec.sha256] + [os.path.basename(urllib.parse.urlparse(u).path) for u in spec.urls])
+    for directory in distdirs:
+        for name in names:
+            path = os.path.join(directory, name)
+            if name and os.path.isfile(path):
+                yield path
+
+
+def fetch(spec, distdirs=()):
+    """The archive's path in the store: from a distdir, else from the first mirror that serves the right bytes."""
     os.makedirs(store_dir(), exist_ok=True)
     final = os.path.join(store_dir(), spec.sha256)
     if os.path.exists(final) and _digest(final) == spec.sha256:
         return final
+    sources = [(path, lambda path=path: open(path, "rb")) for path in _candidates(spec, distdirs)]
+    sources += [(url, lambda url=url: urllib.request.urlopen(url, timeout=60)) for url in spec.urls]
     failures = []
-    for url in spec.urls:
+    for where, opener in sources:
         tmp = f"{final}.{os.getpid()}.part"
         try:
             h = hashlib.sha256()
-            with urllib.request.urlopen(url, timeout=60) as response, open(tmp, "wb") as out:
-                for block in iter(lambda: response.read(CHUNK), b""):
+            with opener() as response, open(tmp, "wb") as out:
+                for block in iter(lambda response=response: response.read(CHUNK), b""):
                     h.update(block)
                     out.write(block)
             if h.hexdigest() != spec.sha256:
-                failures.append(f"{url}: sha256 {h.hexdigest()} does not match")
+                failures.append(f"{where}: sha256 {h.hexdigest()} does not match")
                 continue
             os.replace(tmp, final)
             return final
         except (urllib.error.URLError, OSError, ValueError) as exc:
-            failures.append(f"{url}: {getattr(exc, 'reason', None) or exc}")
+            failures.append(f"{where}: {getattr(exc, 'reason', None) or exc}")
         finally:
             if os.path.exists(tmp):
                 os.remove(tmp)
-    raise RuleError(RULE, spec.name, "no mirror served the archive: " + "; ".join(failures),
-                    "check the URLs and the sha256 (it must be the archive's, not the unpacked tree's)")
+    where = f" nor any of {', '.join(distdirs)}" if distdirs else ""
+    raise RuleError(RULE, spec.name, f"no mirror{where} served the archive: " + "; ".join(failures or ["none given"]),
+                    "check the URLs and the sha256 (it must be the archive's, not the unpacked tree's), or put "
+                    "the file in a --distdir")
 
 
 def _unpack_tar(path, writer):
@@ -148,7 +175,7 @@ def _materialize(target, source, env):
     spec = target[0].attributes.sconsrules_source_spec
     dest = target[0].attributes.sconsrules_source_dir
     try:
-        unpack(spec, fetch(spec), dest)
+        unpack(spec, fetch(spec, configured_distdirs()), dest)
     except RuleError as exc:
         raise SCons.Errors.BuildError(node=target[0], errstr=exc.line(), status=2, exitstatus=2) from None
     with open(target[0].abspath, "w") as fh:

@@ -35,6 +35,9 @@ def _add_options():
                            help="sconsrules: platforms to build, comma-separated, e.g. linux/amd64,linux/arm64")
     SCons.Script.AddOption("--toolchain", dest="sconsrules_toolchain", metavar="NAME", default=None,
                            help=f"sconsrules: default C toolchain ({', '.join(toolchains.NAMES)})")
+    SCons.Script.AddOption("--distdir", dest="sconsrules_distdir", metavar="DIR", action="append", default=[],
+                           help="sconsrules: a directory of pre-fetched SourceArchive files, found by sha256 or "
+                                "file name before any URL is tried (repeatable; also $SCONSRULES_DISTDIR)")
     SCons.Script.AddOption("--no-wait", dest="sconsrules_no_wait", action="store_true", default=False,
                            help="sconsrules: stop at once when another scons holds the build directory, "
                                 "instead of waiting for it")

@@ -187,3 +187,42 @@ def test_in_a_build_bad_sha_is_one_line_and_the_fix_is_clean(project, server, mo
     assert "ForeignCLib q: make build" in built.stdout
     assert os.path.isfile(project.path("build/linux-amd64-musl-zig/_foreign/q/usr/local/lib/libq.a"))
     assert project.scons().stdout.strip() == "scons: `.' is up to date."
+
+
+def test_a_distdir_serves_by_file_name_or_sha256_before_any_url(tmp_path, server):
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    (dist / "lib-1.0.tar.gz").write_bytes(GOOD)
+    s = spec(["http://127.0.0.1:9/mirror/lib-1.0.tar.gz"])
+    assert fetch(s, [str(dist)]) == os.path.join(store_dir(), s.sha256)
+    os.remove(os.path.join(store_dir(), s.sha256))
+    os.rename(dist / "lib-1.0.tar.gz", dist / s.sha256)
+    assert fetch(s, [str(dist)]) == os.path.join(store_dir(), s.sha256)
+    assert server.requests == []
+
+
+def test_wrong_bytes_in_a_distdir_are_passed_over(tmp_path, server):
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    (dist / "lib-1.0.tar.gz").write_bytes(b"not the archive")
+    s = spec([f"{server.url}/lib-1.0.tar.gz"])
+    assert fetch(s, [str(dist)]) == os.path.join(store_dir(), s.sha256)
+    assert server.requests == ["/lib-1.0.tar.gz"]
+    os.remove(os.path.join(store_dir(), s.sha256))
+    with pytest.raises(RuleError) as err:
+        fetch(spec(["http://127.0.0.1:9/lib-1.0.tar.gz"]), [str(dist)])
+    assert f"{dist}/lib-1.0.tar.gz: sha256 " in err.value.line() and "nor any of" in err.value.line()
+
+
+def test_distdir_option_through_scons(project, tmp_path):
+    """`scons --distdir=DIR` unpacks an archive whose only URL is unreachable (a machine without internet)."""
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    (dist / "lib-1.0.tar.gz").write_bytes(GOOD)
+    project.write("SConstruct", "env = Environment(tools=['default', 'sconsrules'])\n"
+                  "src = env.SourceArchive('lib', urls=['http://127.0.0.1:9/lib-1.0.tar.gz'], "
+                  f"sha256='{hashlib.sha256(GOOD).hexdigest()}', strip_prefix='lib-1.0')\n"
+                  "env.Alias('src', src)\n")
+    project.scons(f"--distdir={dist}", "src")
+    unpacked = [d for d in os.listdir(project.path("build", "_src")) if not d.endswith(".stamp")]
+    assert open(project.path("build", "_src", unpacked[0], "src", "a.c")).read() == "int a;\n"
