@@ -208,6 +208,17 @@ def test_missing_compiler_in_the_image(project, docker_client):
     assert builders(docker_client) == []
 
 
+def test_a_failure_names_the_target_that_ran_not_the_one_that_started_the_builder(project, docker_client):
+    """The libraries are declared (and start the builder) first; the missing `go` is the binary's error."""
+    container_project(project)
+    project.write("SConstruct", project.read("SConstruct").replace('go="go"', 'go="go-99"'))
+    result = project.scons(check=False)
+    assert result.returncode == 2
+    assert "sconsrules: GoCgoBinary '" in result.stderr, result.stderr
+    assert f"[{BUILDER}] `go-99` is not in image {BUILDER}" in result.stderr, result.stderr
+    assert "StaticCLib" not in result.stderr
+
+
 def test_sqlite_example_downloads_modules_then_builds_offline(project, docker_client):
     """A third-party module: fetched by the download step (network), compiled with GOPROXY=off (no network)."""
     project.copy_example("sqlite")

@@ -114,7 +114,7 @@ def perform(step, executor, cache_key=None, digest=None):
             raise RuleError(step.rule, step.label, f"[{step.config}] cannot read {exc.filename}: {exc.strerror}",
                             "a dependency's response file is missing: rebuild it") from None
         try:
-            code, output = executor.run(runnable, dict(step.passenv))
+            code, output = executor.run(runnable, dict(step.passenv), (step.rule, step.label))
         except OSError as exc:
             _remove(tmp)
             raise RuleError(step.rule, step.label, f"[{step.config}] cannot run {command.argv[0]}: {exc.strerror}",

@@ -96,7 +96,7 @@ class ContainerExecutor:
         self.toolchain = toolchain
         self.name = f"container {toolchain.display}"
         self.mounts = mounts  # (host path, read_only)
-        self.rule, self.target = rule, target
+        self.who = (rule, target)  # blamed when a caller does not say who it runs for
         self._lock = threading.Lock()
         self._client = None
         self._container = None
@@ -114,15 +114,15 @@ class ContainerExecutor:
             volumes[path] = {"bind": path, "mode": "ro" if read_only else "rw"}
         return volumes
 
-    def _error(self, cause, hint=None):
-        return RuleError(self.rule, self.target, f"[{self.toolchain.display}] {cause}", hint)
+    def _error(self, who, cause, hint=None):
+        return RuleError(*who, f"[{self.toolchain.display}] {cause}", hint)
 
-    def _start(self):
+    def _start(self, who):
         import docker
 
-        self._client = client_or_error(self.rule, self.target)
+        self._client = client_or_error(*who)
         remove_stale(self._client)
-        self._image = self.toolchain.image_id(self._client, self.rule, self.target)
+        self._image = self.toolchain.image_id(self._client, *who)
         try:
             self._container = self._client.containers.run(
                 self._image, ["sleep", "infinity"], detach=True, network_mode="none", labels=self._labels(),
@@ -131,12 +131,12 @@ class ContainerExecutor:
         except docker.errors.APIError as exc:
             text = str(exc.explanation or exc)
             if "mount" in text or "bind source path" in text:
-                raise self._error(f"cannot mount the source or output directories: {text}",
+                raise self._error(who, f"cannot mount the source or output directories: {text}",
                                   "the engine must see this machine's paths (a local dockerd, not a remote one)") from None
             if "executable file not found" in text:
-                raise self._error("the image has no `sleep` to keep the builder container alive",
+                raise self._error(who, "the image has no `sleep` to keep the builder container alive",
                                   "use an image with coreutils or busybox") from None
-            raise self._error(f"cannot start the builder container: {text}") from None
+            raise self._error(who, f"cannot start the builder container: {text}") from None
         with _cleanup_lock:
             if not _all:
                 _install_cleanup()
@@ -153,25 +153,29 @@ class ContainerExecutor:
             pass  # the engine went away; the next run's stale sweep removes what is left
         self._container = None
 
-    def run(self, command, passenv):
+    def run(self, command, passenv, who=None):
+        """Run `command` for `who` (rule, target): the one named in any error, whoever started the container."""
+        who = who or self.who
         with self._lock:
             if self._container is None:
-                self._start()
+                self._start(who)
         env = dict(passenv)
         env.update(command.env)
         env[MARK] = RUN_ID
         if command.network:
-            return self._run_with_network(command, env)
+            return self._run_with_network(command, env, who)
         code, output = self._container.exec_run(list(command.argv), environment=env, workdir=command.cwd,
                                                 user=f"{os.getuid()}:{os.getgid()}", demux=False)
-        return self._checked(command, code, output.decode(errors="replace") if output else "")
+        return self._checked(command, code, output.decode(errors="replace") if output else "", who)
 
-    def _run_with_network(self, command, env):
+    def _run_with_network(self, command, env, who):
         """The one kind of command allowed the network: a short-lived container, removed right after.
 
         It reaches the network the way this machine does: its proxy settings and its CA bundle (a proxy that
         inspects TLS signs with a CA the image does not know).
         """
+        import docker
+
         volumes = self._volumes()
         env = {**self.toolchain.container_env(), **{k: os.environ[k] for k in PROXY_VARS if k in os.environ}, **env}
         bundle = os.environ.get("SSL_CERT_FILE") or HOST_CA_BUNDLE
@@ -182,15 +186,18 @@ class ContainerExecutor:
             self._image, list(command.argv), network_mode="host", labels=self._labels(), volumes=volumes,
             user=f"{os.getuid()}:{os.getgid()}", environment=env, working_dir=command.cwd, **HARDENING)
         try:
-            container.start()
+            try:
+                container.start()
+            except docker.errors.APIError as exc:
+                return self._checked(command, 127, str(exc.explanation or exc), who)
             code = container.wait()["StatusCode"]
             output = container.logs().decode(errors="replace")
         finally:
             container.remove(force=True)
-        return self._checked(command, code, output)
+        return self._checked(command, code, output, who)
 
-    def _checked(self, command, code, output):
+    def _checked(self, command, code, output, who):
         if code in (126, 127) and ("executable file not found" in output or "no such file or directory" in output):
-            raise self._error(f"`{command.argv[0]}` is not in image {self.toolchain.display}",
+            raise self._error(who, f"`{command.argv[0]}` is not in image {self.toolchain.display}",
                               "install it in the image, or name the right command with cc=/go=/ar=")
         return code, output

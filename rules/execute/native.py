@@ -15,7 +15,7 @@ _SETPRIV = shutil.which("setpriv")
 class NativeExecutor:
     name = "native"
 
-    def run(self, command, passenv):
+    def run(self, command, passenv, who=None):
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
         env.update(passenv)
         env.update(command.env)
