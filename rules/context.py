@@ -83,15 +83,21 @@ class Context:
         self.builder = SCons.Builder.Builder(action=STEP_ACTION)
         self.scanning_builder = SCons.Builder.Builder(action=STEP_ACTION, source_scanner=_include_scanner())
 
+    def build_dir(self, env):
+        """The absolute build directory (env["SCONSRULES_BUILD_DIR"]); a top-relative one is looked up once, as
+        every step asks."""
+        value = env["SCONSRULES_BUILD_DIR"]
+        build = self._build_dirs.get(value)
+        if build is None:
+            build = env.Dir(value).abspath
+            if str(value).startswith("#"):
+                self._build_dirs[value] = build
+        return build
+
     def records_for(self, env):
         """The output records of this environment's build directory (one journal per directory and run); the
         first use locks the directory for this run (`scons -h` only reads, and takes no lock)."""
-        value = env["SCONSRULES_BUILD_DIR"]
-        build = self._build_dirs.get(value) if isinstance(value, str) and value.startswith("#") else None
-        if build is None:
-            build = env.Dir(value).abspath
-            if isinstance(value, str) and value.startswith("#"):
-                self._build_dirs[value] = build
+        build = self.build_dir(env)
         if build not in self._records:
             if not SCons.Script.GetOption("help"):
                 try:
@@ -116,7 +122,7 @@ class Context:
         """build/<configuration>/<SConscript dir>: one tree per configuration."""
         top = env.Dir("#").abspath
         rel = os.path.relpath(srcdir.abspath, top)
-        return os.path.normpath(os.path.join(env.Dir(env["SCONSRULES_BUILD_DIR"]).abspath, config.dirname, rel))
+        return os.path.normpath(os.path.join(self.build_dir(env), config.dirname, rel))
 
     def prefix_map_flags(self, env):
         """Source paths in objects relative to the project, not this machine's checkout."""
@@ -132,7 +138,7 @@ class Context:
         key = f"{toolchain.name}/{config.dirname}"
         executor = self.executors.get(key)
         if executor is None:
-            output = os.path.join(env.Dir(env["SCONSRULES_BUILD_DIR"]).abspath, config.dirname)
+            output = os.path.join(self.build_dir(env), config.dirname)
             executor = ContainerExecutor(toolchain, {(output, False), (toolchain.cache_dir, False)}, rule, name)
             self.executors[key] = executor
         for path in (env.Dir("#").abspath,) + tuple(sources):

@@ -122,10 +122,10 @@ class Registry:
     def claim(self, directory, name, rule, where):
         """A name is declared once per SConscript directory (Bazel: once per package), whatever the rule."""
         first = self.declared.get((directory, name))
-        self.declared.setdefault((directory, name), (rule, where))
         if first is not None:
             raise RuleError(rule, name, f"the name is already declared in this directory by {first[0]} at "
                             f"{first[1] or 'an earlier call'}", "give each target of a SConscript its own name")
+        self.declared[(directory, name)] = (rule, where)
 
     def add(self, target):
         self.by_name.setdefault(target.attrs.name, []).append(target)

@@ -170,7 +170,7 @@ class GoCgoBinary:
         if key not in self.ctx.registry.realized:
             root = self.module.root
             rel = os.path.relpath(root, self.env.Dir("#").abspath).replace("..", "__")
-            out = os.path.join(self.env.Dir(self.env["SCONSRULES_BUILD_DIR"]).abspath, config.dirname, "_gomod",
+            out = os.path.join(self.ctx.build_dir(self.env), config.dirname, "_gomod",
                                rel, "download.stamp")
             command = Command([go.exe, "mod", "download"], env=GO_FIXED_ENV, cwd=root, network=True)
             fetch = tuple(sorted(module_fetch_env(self.env.subst(self.env.get("GO", "go"))).items()))

@@ -21,7 +21,7 @@ import attrs
 from .declare import check_name
 from .errors import RuleError
 from .execute.run import TMP_MARK, run_tmp
-from .tree import Limits, TreeWriter, UnsafeTree, read_chunks, remove
+from .tree import Limits, TreeWriter, UnsafeTree, file_sha256, read_chunks, remove
 
 RULE = "SourceArchive"
 CHUNK = 1 << 20
@@ -39,14 +39,6 @@ class SourceSpec:
     sha256: str
     strip_prefix: str = ""
     limits: Limits = Limits()
-
-
-def _digest(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(CHUNK), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def configured_distdirs():
@@ -75,7 +67,7 @@ def fetch(spec, distdirs=()):
     """The archive's path in the store: from a distdir, else from the first mirror that serves the right bytes."""
     os.makedirs(store_dir(), exist_ok=True)
     final = os.path.join(store_dir(), spec.sha256)
-    if os.path.exists(final) and _digest(final) == spec.sha256:
+    if os.path.exists(final) and file_sha256(final) == spec.sha256:
         return final
     sources = [(path, lambda path=path: open(path, "rb")) for path in _candidates(spec, distdirs)]
     sources += [(url, lambda url=url: urllib.request.urlopen(url, timeout=60)) for url in spec.urls]
@@ -216,8 +208,8 @@ def declare_archive(env, name, urls, sha256, strip_prefix, max_bytes=None, max_e
         raise RuleError(RULE, name, f"strip_prefix must be a relative directory, not {strip_prefix!r}")
     spec = SourceSpec(name, tuple(urls), sha256.lower(), strip_prefix.strip("/"),
                       _limits(name, max_bytes, max_entries, max_ratio))
-    build = env.Dir(env["SCONSRULES_BUILD_DIR"]).abspath
-    dest = os.path.join(build, "_src", f"{name}-{spec.sha256[:12]}")
+    from .context import CONTEXT
+    dest = os.path.join(CONTEXT.build_dir(env), "_src", f"{name}-{spec.sha256[:12]}")
     if dest not in _declared:
         builder = SCons.Builder.Builder(action=SCons.Action.Action(_materialize, _show,
                                                                    varlist=["SCONSRULES_SOURCE_SIG"]))
@@ -225,7 +217,6 @@ def declare_archive(env, name, urls, sha256, strip_prefix, max_bytes=None, max_e
         node.attributes.sconsrules_source_spec = spec
         node.attributes.sconsrules_source_dir = dest
         _declared[dest] = node
-        from .context import CONTEXT
         CONTEXT.rebuild_if_modified(env, [node], [node.abspath], [dest])
     return _declared[dest]
 

@@ -162,7 +162,7 @@ def container_toolchain(env, image=None, dockerfile=None, context=None, cc="gcc"
     rel = os.path.relpath(dockerfile_node.abspath, env.Dir("#").abspath)
     tc_name = name or "ctr-" + sanitize(os.path.dirname(rel) or "dockerfile")
     tag = f"sconsrules/{tc_name.lower()}:latest"
-    out = os.path.join(env.Dir(env["SCONSRULES_BUILD_DIR"]).abspath, "images", tc_name + ".id")
+    out = os.path.join(CONTEXT.build_dir(env), "images", tc_name + ".id")
     files = sorted(set(images.context_files(context_dir.abspath)) | {dockerfile_node.abspath})
     node = images.image_node(env, images.DOCKERFILE_BUILDER, out, files,
                              {"rule": rule, "label": rel, "tag": tag, "dockerfile": dockerfile_node.abspath,
@@ -188,7 +188,7 @@ def scratch_image(env, tag, binary, ca_certs=False, args=()):
     if ca_certs and not os.path.exists(images.CA_BUNDLE):
         raise RuleError(rule, tag, f"ca_certs=True needs {images.CA_BUNDLE} on this machine",
                         "install ca-certificates")
-    out = os.path.join(env.Dir(env["SCONSRULES_BUILD_DIR"]).abspath, "images", sanitize(tag) + ".id")
+    out = os.path.join(CONTEXT.build_dir(env), "images", sanitize(tag) + ".id")
     platform = str(step.policy.platform)
     spec = {"rule": rule, "tag": tag, "binary": node.abspath, "ca_certs": ca_certs, "args": list(args),
             "platform": platform}

@@ -235,3 +235,11 @@ class TreeWriter:
 
 def read_chunks(fh):
     return iter(lambda: fh.read(CHUNK), b"")
+
+
+def file_sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in read_chunks(fh):
+            digest.update(chunk)
+    return digest.hexdigest()

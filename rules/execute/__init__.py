@@ -7,12 +7,12 @@ everything else here is shared by every executor.
 import fnmatch
 import json
 import os
-import shutil
 import signal
 import sys
 import threading
 
 from ..errors import RuleError
+from ..tree import remove
 from ..verify import MalformedInput, verify_file
 from . import cache
 from .native import NativeExecutor
@@ -21,13 +21,6 @@ from .run import TMP_MARK, run_tmp
 __all__ = ["NativeExecutor", "perform"]
 _print_lock = threading.Lock()
 QUIET_TAIL = 60
-
-
-def _remove(path):
-    if os.path.isdir(path) and not os.path.islink(path):
-        shutil.rmtree(path)
-    elif os.path.lexists(path):
-        os.remove(path)
 
 
 def _emit(text):
@@ -96,8 +89,8 @@ def perform(step, executor, cache_key=None, digest=None):
     """
     os.makedirs(os.path.dirname(step.out), exist_ok=True)
     tmp = run_tmp(step.tmp)
-    _remove(tmp)
-    _remove(step.out)
+    remove(tmp)
+    remove(step.out)
     for path, policy in step.prechecks:
         subject = f" for input {os.path.basename(path)}"
         report = _verify(step, path, policy, subject)
@@ -110,13 +103,13 @@ def perform(step, executor, cache_key=None, digest=None):
         try:
             runnable = command.at_run_time(extra, rename=(step.tmp, tmp))
         except OSError as exc:
-            _remove(tmp)
+            remove(tmp)
             raise RuleError(step.rule, step.label, f"[{step.config}] cannot read {exc.filename}: {exc.strerror}",
                             "a dependency's response file is missing: rebuild it") from None
         try:
             code, output = executor.run(runnable, dict(step.passenv), (step.rule, step.label))
         except OSError as exc:
-            _remove(tmp)
+            remove(tmp)
             raise RuleError(step.rule, step.label, f"[{step.config}] cannot run {command.argv[0]}: {exc.strerror}",
                             "check that the toolchain is installed") from None
         if step.quiet:
@@ -128,10 +121,10 @@ def perform(step, executor, cache_key=None, digest=None):
         elif output.strip():
             _emit(output)
         if code < 0:
-            _remove(tmp)
+            remove(tmp)
             raise RuleError(step.rule, step.label, f"[{step.config}] {step.what} {_signalled(-code)}")
         if code != 0:
-            _remove(tmp)
+            remove(tmp)
             cause = _stated_cause(output)
             if cause:
                 raise RuleError(step.rule, step.label, f"[{step.config}] {cause}")
@@ -145,7 +138,7 @@ def perform(step, executor, cache_key=None, digest=None):
         return None
     for path in _expected(step, tmp):
         if not os.path.isfile(path):
-            _remove(tmp)
+            remove(tmp)
             what = os.path.relpath(path, tmp) if step.members else "its output"
             raise RuleError(step.rule, step.label, f"[{step.config}] {step.what} did not produce {what}",
                             "check the declared outputs against what the build installs")
@@ -155,10 +148,10 @@ def perform(step, executor, cache_key=None, digest=None):
         try:
             report = _verify(step, path, step.policy, subject)
         except RuleError:
-            _remove(tmp)
+            remove(tmp)
             raise
         if not report.ok:
-            _remove(tmp)
+            remove(tmp)
             raise RuleError(step.rule, step.label, _failure(step, report, subject), step.verify_hint or
                             "the artifact was not kept; fix the flags or toolchain, or relax the check with verify=")
     if step.report:

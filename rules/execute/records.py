@@ -6,12 +6,11 @@ linked. Like Bazel, every run compares each output with its record: equal stat (
 means unchanged; otherwise its sha256 decides. Records are appended to a journal as steps finish (a killed
 run keeps what it completed) and rewritten compactly when the journal has grown.
 """
-import hashlib
 import json
 import os
 import threading
 
-from ..tree import read_chunks
+from ..tree import file_sha256
 
 JOURNAL = ".sconsrules-outputs.jsonl"
 
@@ -20,12 +19,9 @@ def _stat_key(st):
     return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
 
 
-def _sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in read_chunks(fh):
-            digest.update(chunk)
-    return digest.hexdigest()
+def _now(path):
+    """How `path` looks now: its stat key and its sha256."""
+    return _stat_key(os.stat(path)) + [file_sha256(path)]
 
 
 class Records:
@@ -84,7 +80,7 @@ class Records:
             return False, None  # gone: SCons rebuilds a missing target anyway
         if record and record[:4] == _stat_key(st):
             return False, None
-        digest = _sha256(path)
+        digest = file_sha256(path)
         if record and record[4] != digest:
             return True, None
         return False, _stat_key(st) + [digest]  # unrecorded or only touched: remember how it looks now
@@ -118,11 +114,12 @@ class Records:
             return tree
         for name in files:
             path = os.path.join(tree, name)
-            changed, update = self._file_state(path, self._rel(path), self._entries.get(self._rel(path)))
+            rel = self._rel(path)
+            changed, update = self._file_state(path, rel, self._entries.get(rel))
             if changed:
                 return path
             if update:
-                self._append(self._rel(path), update)
+                self._append(rel, update)
         return None
 
     def record(self, paths, trees=()):
@@ -131,12 +128,12 @@ class Records:
             self._load()
             for path in paths:
                 if os.path.isfile(path):
-                    self._append(self._rel(path), _stat_key(os.stat(path)) + [_sha256(path)])
+                    self._append(self._rel(path), _now(path))
             for tree in trees:
                 files = _walk(tree)
                 for name in files:
                     path = os.path.join(tree, name)
-                    self._append(self._rel(path), _stat_key(os.stat(path)) + [_sha256(path)])
+                    self._append(self._rel(path), _now(path))
                 self._append(self._rel(tree) + "/", files)
 
     def digest(self, path):
@@ -151,13 +148,7 @@ class Records:
                 return None
             if record and record[:4] == _stat_key(st):
                 return record[4]
-            return _sha256(path)
-
-    def close(self):
-        with self._lock:
-            if self._fh is not None:
-                self._fh.close()
-                self._fh = None
+            return file_sha256(path)
 
 
 def _walk(tree):

@@ -109,7 +109,6 @@ class ElfHeader:
     section_offset: int
     section_entry_size: int
     sections: int
-    section_names: int
 
     @property
     def order(self):
@@ -126,12 +125,12 @@ def read_header(data):
         if len(data) < 64:
             raise MalformedInput("not an ELF file (truncated header)")
         entry, shoff = struct.unpack(order + "Q8xQ", data[24:48])
-        phnum, shentsize, shnum, shstrndx = struct.unpack(order + "H HHH", data[56:64])
+        phnum, shentsize, shnum = struct.unpack(order + "H HH", data[56:62])
     else:
         entry, shoff = struct.unpack(order + "I4xI", data[24:36])
-        phnum, shentsize, shnum, shstrndx = struct.unpack(order + "H HHH", data[44:52])
+        phnum, shentsize, shnum = struct.unpack(order + "H HH", data[44:50])
     return ElfHeader(32 if data[4] == 1 else 64, data[5] == 1, _MACHINES.get(e_machine, f"EM_{e_machine}"),
-                     _TYPES.get(e_type, f"ET_{e_type}"), entry, phnum, shoff, shentsize, shnum, shstrndx)
+                     _TYPES.get(e_type, f"ET_{e_type}"), entry, phnum, shoff, shentsize, shnum)
 
 
 def undefined_symbols(data, header=None):
