@@ -162,11 +162,12 @@ env.GoCgoBinary("tlsclient", package="./cmd/tlsclient", cdeps=[tlsget])
 def test_tls_through_pkg_config_in_an_image_with_openssl(project, docker_client, tls_server):
     """Issue 5's PkgConfigCLib("ssl", module="openssl"): OpenSSL found in an image, not built by the project.
     The image build takes minutes once per machine; Docker's layer cache keeps it (CI's data root is under $HOME)."""
-    from sconsrules.sources import SourceSpec, fetch
-    debian = "http://deb.debian.org/debian/pool/main"
-    tarballs = {"zlib.tar.bz2": SourceSpec("zlib", (f"{debian}/z/zlib/zlib_1.2.13.dfsg.orig.tar.bz2",),
+    from sconsrules.sources import SourceSpec, apt_mirrors, fetch
+    pools = [f"{mirror}/pool/main" for mirror in apt_mirrors()]  # this machine's Debian archive
+    assert pools, "the tls sources come from the Debian archive apt is configured with (/etc/apt/sources.list*)"
+    tarballs = {"zlib.tar.bz2": SourceSpec("zlib", tuple(f"{p}/z/zlib/zlib_1.2.13.dfsg.orig.tar.bz2" for p in pools),
                                            "71feb7947e3c00ef125f83b79a4e529bde31171e5babe48b391f06758d1ab0a1"),
-                "openssl.tar.gz": SourceSpec("openssl", (f"{debian}/o/openssl/openssl_3.0.20.orig.tar.gz",),
+                "openssl.tar.gz": SourceSpec("openssl", tuple(f"{p}/o/openssl/openssl_3.0.20.orig.tar.gz" for p in pools),
                                              "c80a01dfc70ece4dc21168932c37739042d404d46ccc81a5986dd75314ecda6f")}
     project.copy_example("tls")
     os.remove(project.path("SConscript"))

@@ -226,3 +226,16 @@ def test_distdir_option_through_scons(project, tmp_path):
     project.scons(f"--distdir={dist}", "src")
     unpacked = [d for d in os.listdir(project.path("build", "_src")) if not d.endswith(".stamp")]
     assert open(project.path("build", "_src", unpacked[0], "src", "a.c")).read() == "int a;\n"
+
+
+def test_apt_mirrors_are_read_from_both_formats(tmp_path):
+    from sconsrules.sources import apt_mirrors
+    (tmp_path / "sources.list").write_text("# a comment\ndeb [arch=amd64 signed-by=/k.gpg] http://m1.example/debian "
+                                           "bookworm main\ndeb-src http://m1.example/debian/ bookworm main\n")
+    d = tmp_path / "sources.list.d"
+    d.mkdir()
+    (d / "a.sources").write_text("Types: deb\n# note\nURIs: http://m2.example/debian https://m3.example/d\n"
+                                 "Suites: bookworm\n\nTypes: deb\nURIs: http://off.example/x\nEnabled: no\n")
+    (d / "b.list.disabled").write_text("deb http://ignored.example/x bookworm main\n")
+    assert apt_mirrors((str(tmp_path / "sources.list"), str(d))) == [
+        "http://m1.example/debian", "http://m2.example/debian", "https://m3.example/d"]

@@ -13,9 +13,12 @@ RECIPE=$(printf '%s' "$PACKAGES" | cksum | cut -d' ' -f1)
 
 have_recipe=$(docker image inspect "$BASE" --format '{{index .Config.Labels "sconsrules.recipe"}}' 2>/dev/null || true)
 if [ "$have_recipe" != "$RECIPE" ]; then
-  mirror=$(grep -hoE '^URIs: *http[^ ]+' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -1 | awk '{print $2}')
+  mirror=${mirror:-$(grep -hoE '^URIs: *http[^ ]+' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -1 | awk '{print $2}')}
   mirror=${mirror:-$(grep -hoE '^deb +http[^ ]+' /etc/apt/sources.list 2>/dev/null | head -1 | awk '{print $2}')}
-  mirror=${mirror:-http://deb.debian.org/debian}
+  if [ -z "$mirror" ]; then
+    echo "make_images: no Debian mirror in apt's sources (/etc/apt/sources.list*); run with mirror=URL" >&2
+    exit 1
+  fi
   rootfs=$(mktemp -d)
   echo "make_images: debootstrap bookworm from $mirror"
   debootstrap --variant=minbase --include="$PACKAGES" bookworm "$rootfs" "$mirror" >/dev/null
