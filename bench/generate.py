@@ -57,8 +57,8 @@ def generate(root, libs=40, files=25, bins=40, cdeps=3, goimports=2):
 
 def shell_scripts(root, platform, jobs, libs=40, files=25, bins=40, cdeps=3, goimports=2):
     """Bare commands equal to what sconsrules runs (same compiler, flags, archiver, go build), -P jobs."""
-    from sconsrules.platform import Platform
-    from sconsrules.toolchains.zig import ZigToolchain
+    from sconsrules.configure.platform import Platform
+    from sconsrules.configure.toolchains.zig import ZigToolchain
     plat = Platform.parse(platform)
     tc = ZigToolchain()
     cc = shlex.join(tc.cc(plat))

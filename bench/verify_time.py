@@ -13,8 +13,8 @@ import sys
 import tempfile
 import time
 
-from sconsrules.platform import Platform
-from sconsrules.toolchains.zig import ZigToolchain
+from sconsrules.configure.platform import Platform
+from sconsrules.configure.toolchains.zig import ZigToolchain
 from sconsrules.verify import Policy, verify_file
 
 SMALL = 'package main\n\n// static int two(void) { return 2; }\nimport "C"\n\nimport "fmt"\n\nfunc main() { fmt.Println(C.two()) }\n'

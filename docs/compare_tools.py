@@ -12,7 +12,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
 
 from corpus import EXPECTED, build_corpus, zig_exe  # noqa: E402
-from sconsrules.platform import Platform  # noqa: E402
+from sconsrules.configure.platform import Platform  # noqa: E402
 from sconsrules.verify import MalformedInput, Policy, verify_file  # noqa: E402
 
 EXTRA = [("libglibc.a", "linux/amd64", {}), ("libmusl.a", "linux/amd64", {}), ("libnondet.a", "linux/amd64", {}),

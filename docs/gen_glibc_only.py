@@ -64,7 +64,7 @@ def musl_exports(arch):
 
 def _static_exports(target):
     """Link a program statically with zig for `target`, then read the libc.a zig built (kept in its cache)."""
-    from sconsrules.toolchains.zig import ZigToolchain
+    from sconsrules.configure.toolchains.zig import ZigToolchain
     with tempfile.TemporaryDirectory() as tmp:
         src = os.path.join(tmp, "a.c")
         with open(src, "w") as fh:

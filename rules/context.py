@@ -1,9 +1,15 @@
-"""Shared state of one SCons run: the registry, the output layout, the executor and the SCons builders
-through which every Step becomes nodes. Rules talk to SCons only through here.
+"""One SCons run's state: the registry of declared targets, the toolchains and executors, the output layout
+and records, and the SCons builders through which every Step becomes nodes. Rules talk to SCons only here.
+
+A Context belongs to the run's file-system tree (SCons's `env.fs`, one per run), so every Environment of a
+run shares it, and a test that makes a new FS in-process gets a new one.
 """
+import atexit
 import hashlib
 import os
 import sys
+import threading
+from typing import Dict, List, Optional
 
 import SCons.Action
 import SCons.Builder
@@ -12,56 +18,64 @@ import SCons.Scanner
 import SCons.Scanner.C
 import SCons.Script
 
+from .actions import Step
+from .configure.config import Configuration
+from .configure.identity import ToolIdentities
+from .configure.toolchains import Toolchains
+from .configure.toolchains.go import GoSDK
+from .declare.attributes import relaxations
+from .declare.gosrc import GoSourceIndex
+from .declare.registry import Registry
 from .errors import RuleError
 from .execute import NativeExecutor, cache, perform
 from .execute.container import ContainerExecutor
 from .execute.records import Records
 from .execute.run import BuildDirectoryBusy, BuildLock
-from .declare import REGISTRY, relaxations
-from .gosrc import GoSourceIndex
-from .toolchains.go import GoSDK
-from .toolchains.zig import zig_cache_dir
 
 STEP_SIG = "SCONSRULES_STEP_SIG"
+SCANNED_SUFFIXES = (".c", ".h", ".s", ".S", ".inc", ".go")
+_ATTRIBUTE = "sconsrules_context"
 
 
-def _inputs_digest(step, node, source):
+def _inputs_digest(step: Step, node, source) -> Optional[str]:
     """The content digest of a step's digest_inputs and of every header scanned from its sources, from the
     signatures SCons has computed anyway; sorted by content, so it does not depend on the checkout's path."""
-    if not step.digest_env:
+    if not step.caching.digest_env:
         return None
-    wanted = set(step.digest_inputs)
+    wanted = set(step.caching.digest_inputs)
     csigs = [s.get_csig() for s in source if s.abspath in wanted] + [i.get_csig() for i in node.implicit or ()]
     return hashlib.sha256(" ".join(sorted(csigs)).encode()).hexdigest()[:16]
 
 
-def _outputs(step, targets):
+def _outputs(step: Step, targets):
     """(files, trees) a step leaves: a directory output is watched whole (its headers too)."""
-    if step.members:
-        return [], [step.out]
+    if step.outputs.kind == "tree":
+        return [step.outputs.stamp_path] if step.outputs.stamp_path else [], [step.out]
     return [t.abspath for t in targets], []
 
 
 def _run_step(target, source, env):
     step = target[0].attributes.sconsrules_step
+    ctx = Context.of(env)
     key = None
-    if step.shared_cache:
+    if step.caching.shared:
         key = cache.key_of(step.signature(root=env.Dir("#").abspath), [s.get_csig() for s in source])
     try:
-        perform(step, CONTEXT.executors[step.executor], key, _inputs_digest(step, target[0], source))
+        ctx.prepare(target[0].attributes.sconsrules_toolchain)
+        perform(step, ctx.executors[step.executor], key, _inputs_digest(step, target[0], source))
     except RuleError as exc:
         raise SCons.Errors.BuildError(node=target[0], errstr=exc.line(), status=2, exitstatus=2) from None
-    CONTEXT.records_for(env).record(*_outputs(step, target))
+    ctx.records_for(env).record(*_outputs(step, target))
     return 0
 
 
 def _show_step(target, source, env):
     step = target[0].attributes.sconsrules_step
-    return f"{step.rule} {step.label}: {step.what} [{step.config}]"
+    config = f" [{step.config}]" if step.config else ""
+    return f"{step.rule} {step.label}: {step.what}{config}"
 
 
 STEP_ACTION = SCons.Action.Action(_run_step, _show_step, varlist=[STEP_SIG])
-SCANNED_SUFFIXES = (".c", ".h", ".s", ".S", ".inc", ".go")
 
 
 def _include_scanner():
@@ -71,19 +85,106 @@ def _include_scanner():
     return SCons.Scanner.ScannerBase({suffix: c for suffix in SCANNED_SUFFIXES})
 
 
+class Options:
+    """The run's sconsrules command-line options (added by the tool), by short name."""
+
+    def get(self, name: str):
+        return SCons.Script.GetOption("sconsrules_" + name)
+
+
 class Context:
-    def __init__(self):
-        self.registry = REGISTRY
+    def __init__(self, options=None) -> None:
+        self.options = options or Options()
+        self.registry = Registry()
         self.gosrc = GoSourceIndex()
-        self.executors = {"native": NativeExecutor()}
-        self._go = {}
-        self._records = {}
-        self._build_dirs = {}  # "#build" -> its absolute path (the lookup is on every step's path)
+        self.identities = ToolIdentities()
+        self.toolchains = Toolchains(self.identities)
+        self.executors: Dict[str, object] = {"native": NativeExecutor()}
         self.signature_database_checked = False
+        self._lock = threading.Lock()
+        self._memo: Dict[object, object] = {}
+        self._go: Dict[str, Optional[GoSDK]] = {}
+        self._records: Dict[str, Records] = {}
+        self._build_dirs: Dict[str, str] = {}  # "#build" -> its absolute path (looked up on every step's path)
+        self._dirnames: Dict[str, Configuration] = {}
+        self._prepared: set = set()
         self.builder = SCons.Builder.Builder(action=STEP_ACTION)
         self.scanning_builder = SCons.Builder.Builder(action=STEP_ACTION, source_scanner=_include_scanner())
+        atexit.register(self.close)
 
-    def build_dir(self, env):
+    @classmethod
+    def of(cls, env) -> "Context":
+        """The run's context (made on first use): kept on the run's file-system tree, which every Environment
+        and node of the run shares."""
+        fs = env.fs
+        ctx = getattr(fs, _ATTRIBUTE, None)
+        if ctx is None:
+            ctx = cls()
+            setattr(fs, _ATTRIBUTE, ctx)
+        return ctx
+
+    def install(self, env) -> None:
+        """Make this the context of `env`'s run (tests: a context with their own options)."""
+        setattr(env.fs, _ATTRIBUTE, self)
+
+    def memo(self, key, compute):
+        """`compute()` once per run and key (module downloads shared by binaries, one node per archive)."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
+
+    def close(self) -> None:
+        """Remove the builder containers of this run (at exit, also after a failure or Ctrl-C)."""
+        for executor in list(self.executors.values()):
+            executor.close()
+
+    def prepare(self, toolchain) -> None:
+        """What a toolchain needs on this machine, made once per run before its first command."""
+        if toolchain is None:
+            return
+        with self._lock:
+            if id(toolchain) not in self._prepared:
+                toolchain.prepare()
+                self._prepared.add(id(toolchain))
+
+    # -- configurations ------------------------------------------------------------------------------------
+
+    def configuration(self, platform, toolchain, rule: str, name: str) -> Configuration:
+        """The configuration of `toolchain` for `platform`; two different toolchains never share its tree."""
+        config = Configuration.of(platform, toolchain)
+        first = self._dirnames.setdefault(config.dirname, config)
+        if first != config:
+            raise RuleError(rule, name, f"two different toolchains would build into build/{config.dirname}: "
+                            f"{first.toolchain_identity} and {config.toolchain_identity}",
+                            "give the container toolchains distinct names with name=")
+        return config
+
+    def configurations(self, env, rule: str, name: str, platforms, toolchain) -> List[Configuration]:
+        return [self.configuration(p, self.toolchains.resolve(toolchain, p, rule, name), rule, name)
+                for p in platforms]
+
+    def executor_for(self, env, config: Configuration, who, sources=()) -> str:
+        """The executor key for `config`'s toolchain. A container gets one builder per configuration, which may
+        write only below that configuration's output directory and the toolchain's caches; its read-only mounts
+        grow with every source tree it must see."""
+        toolchain = config.toolchain
+        if toolchain.executor == "native":
+            return "native"
+        key = f"{toolchain.name}/{config.dirname}"
+        executor = self.executors.get(key)
+        if executor is None:
+            writable = {(os.path.join(self.build_dir(env), config.dirname), False)}
+            writable |= {(d, False) for d in toolchain.cache_dirs()}
+            executor = ContainerExecutor(toolchain, writable, *who)
+            self.executors[key] = executor
+        for path in (env.Dir("#").abspath,) + tuple(sources):
+            if not any(path == m or path.startswith(m + os.sep) for m, _ in executor.mounts):
+                executor.mounts.add((path, True))
+        return key
+
+    # -- layout --------------------------------------------------------------------------------------------
+
+    def build_dir(self, env) -> str:
         """The absolute build directory (env["SCONSRULES_BUILD_DIR"]); a top-relative one is looked up once, as
         every step asks."""
         value = env["SCONSRULES_BUILD_DIR"]
@@ -94,21 +195,26 @@ class Context:
                 self._build_dirs[value] = build
         return build
 
-    def records_for(self, env):
+    def outdir(self, env, config: Configuration, srcdir) -> str:
+        """build/<configuration>/<SConscript dir>: one tree per configuration."""
+        rel = os.path.relpath(srcdir.abspath, env.Dir("#").abspath)
+        return os.path.normpath(os.path.join(self.build_dir(env), config.dirname, rel))
+
+    def records_for(self, env) -> Records:
         """The output records of this environment's build directory (one journal per directory and run); the
         first use locks the directory for this run (`scons -h` only reads, and takes no lock)."""
         build = self.build_dir(env)
         if build not in self._records:
             if not SCons.Script.GetOption("help"):
                 try:
-                    BuildLock(build).acquire(wait=not SCons.Script.GetOption("sconsrules_no_wait"))
+                    BuildLock(build).acquire(wait=not self.options.get("no_wait"))
                 except BuildDirectoryBusy as exc:
                     raise RuleError("build directory", None, str(exc),
                                     "wait for it to finish (run again without --no-wait) or stop it") from None
             self._records[build] = Records(build)
         return self._records[build]
 
-    def rebuild_if_modified(self, env, nodes, files, trees=()):
+    def rebuild_if_modified(self, env, nodes, files, trees=()) -> None:
         """Outputs changed on disk since their step finished are rebuilt, with one line saying which."""
         changed = self.records_for(env).changed(files, trees)
         top = env.Dir("#").abspath if changed else None
@@ -118,35 +224,13 @@ class Context:
         if changed:
             env.AlwaysBuild(nodes)
 
-    def outdir(self, env, config, srcdir):
-        """build/<configuration>/<SConscript dir>: one tree per configuration."""
-        top = env.Dir("#").abspath
-        rel = os.path.relpath(srcdir.abspath, top)
-        return os.path.normpath(os.path.join(self.build_dir(env), config.dirname, rel))
+    # -- what every rule asks ------------------------------------------------------------------------------
 
-    def prefix_map_flags(self, env):
+    def prefix_map_flags(self, env) -> List[str]:
         """Source paths in objects relative to the project, not this machine's checkout."""
         return [f"-ffile-prefix-map={env.Dir('#').abspath}=."]
 
-    def executor_for(self, env, config, rule, name, sources=()):
-        """The executor key for `config`'s toolchain. A container gets one builder per configuration, which may
-        write only below that configuration's output directory and the toolchain's caches; its read-only mounts
-        grow with every source tree it must see."""
-        toolchain = config.toolchain
-        if not hasattr(toolchain, "container_env"):
-            return "native"
-        key = f"{toolchain.name}/{config.dirname}"
-        executor = self.executors.get(key)
-        if executor is None:
-            output = os.path.join(self.build_dir(env), config.dirname)
-            executor = ContainerExecutor(toolchain, {(output, False), (toolchain.cache_dir, False)}, rule, name)
-            self.executors[key] = executor
-        for path in (env.Dir("#").abspath,) + tuple(sources):
-            if not any(path == m or path.startswith(m + os.sep) for m, _ in executor.mounts):
-                executor.mounts.add((path, True))
-        return key
-
-    def relaxations(self, env, own, rule, name):
+    def relaxations(self, env, own, rule: str, name: str) -> tuple:
         """The environment's SCONSRULES_VERIFY relaxations, overridden per check by the rule's verify=."""
         try:
             merged = dict(relaxations(env.get("SCONSRULES_VERIFY")))
@@ -155,32 +239,29 @@ class Context:
         merged.update(own)
         return tuple(sorted(merged.items()))
 
-    def leak_paths(self, env, go, toolchain):
+    def leak_paths(self, env, go, toolchain) -> tuple:
         """Directories of this machine that must not appear in an artifact."""
-        paths = [env.Dir("#").abspath, os.path.expanduser("~"), go.goroot(), zig_cache_dir()]
+        paths = [env.Dir("#").abspath, os.path.expanduser("~"), go.goroot()] + list(toolchain.cache_dirs())
         paths += [os.environ[k] for k in ("GOPATH", "GOMODCACHE", "GOCACHE") if os.environ.get(k)]
         return tuple(sorted({os.path.realpath(p) for p in paths if p and os.path.realpath(p) != "/"}))
 
-    def go_sdk(self, env, rule, name):
+    def go_sdk(self, env, rule: str, name: str) -> GoSDK:
         exe = env.subst(env.get("GO", "go"))
         if exe not in self._go:
-            self._go[exe] = GoSDK.find(exe)
+            self._go[exe] = GoSDK.find(exe, self.identities)
         if self._go[exe] is None:
             raise RuleError(rule, name, f"the Go toolchain '{exe}' was not found",
                             "install Go (https://go.dev/dl or your distribution) and put it on PATH, or set env['GO']")
         return self._go[exe]
 
-    def step_nodes(self, env, step, sources, scan_paths=None, targets=None):
+    def step_nodes(self, env, step: Step, sources, scan_paths=None, toolchain=None):
         """SCons nodes for `step`; its signature enters the action's, so any change in it rebuilds."""
-        targets = targets or [step.out] + ([step.out + ".verify.json"] if step.report else [])
-        if scan_paths is not None:
-            nodes = self.scanning_builder(env, targets, sources, CPPPATH=list(scan_paths), **{STEP_SIG: step.signature()})
-        else:
-            nodes = self.builder(env, targets, sources, **{STEP_SIG: step.signature()})
+        targets = step.targets()
+        builder = self.builder if scan_paths is None else self.scanning_builder
+        extra = {} if scan_paths is None else {"CPPPATH": list(scan_paths)}
+        nodes = builder(env, targets, sources, **extra, **{STEP_SIG: step.signature()})
         for node in nodes:
             node.attributes.sconsrules_step = step
+            node.attributes.sconsrules_toolchain = toolchain
         self.rebuild_if_modified(env, nodes, *_outputs(step, nodes))
         return nodes
-
-
-CONTEXT = Context()

@@ -25,7 +25,7 @@ def require(tool, why=""):
     """Return the tool's path; in CI a missing tool FAILS the test, elsewhere it skips."""
     if tool == "zig":
         try:
-            from sconsrules.toolchains.zig import ZigToolchain
+            from sconsrules.configure.toolchains.zig import ZigToolchain
             path = ZigToolchain().exe
         except ImportError:
             path = None
@@ -115,7 +115,7 @@ def run_binary(path, platform):
 
 
 def run_binary_args(path, platform, args):
-    from sconsrules.platform import Platform
+    from sconsrules.configure.platform import Platform
     plat = Platform.parse(platform)
     argv = [path] if plat.is_host() else [require(plat.info.qemu, "to run foreign binaries"), path]
     return subprocess.run(argv + list(args), capture_output=True, text=True, timeout=120)

@@ -12,7 +12,7 @@ GO_PURE = 'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("hi") }\n'
 
 
 def zig_exe():
-    from sconsrules.toolchains.zig import ZigToolchain
+    from sconsrules.configure.toolchains.zig import ZigToolchain
     return ZigToolchain().exe
 
 

@@ -2,18 +2,35 @@ import os
 import stat
 import subprocess
 
-import sconsrules.identity as identity
-from sconsrules.actions import Command, Step
-from sconsrules.platform import Platform
+import sconsrules.configure.identity as identity
+from sconsrules.actions import Caching, Command, Outputs, Step, Verification
+from sconsrules.configure.platform import Platform
 from sconsrules.verify import Policy
 
 
-def step(**changes):
-    base = dict(rule="StaticCLib", label="x", config="c", what="compile", out="/o/x.o",
-                commands=(Command(["cc", "-c", "x.c"], env={"A": "1"}),), policy=Policy(Platform.parse("linux/amd64")),
+AMD64_POLICY = Policy(Platform.parse("linux/amd64"))
+
+
+def step(policy=AMD64_POLICY, **changes):
+    base = dict(rule="StaticCLib", label="x", config="c", what="compile", outputs=Outputs("/o/x.o"),
+                commands=(Command(["cc", "-c", "x.c"], env={"A": "1"}),), verification=Verification(policy),
                 identities=("zig 0.17.1",), passenv=(("HOME", "/root"),))
     base.update(changes)
     return Step(**base)
+
+
+def test_the_signature_is_the_one_steps_had_before_their_fields_were_grouped():
+    """Same bytes, same signature: the output cache's keys (and so its entries) outlive the refactor."""
+    amd64 = Platform.parse("linux/amd64")
+    s = Step(rule="ForeignCLib", label="z", config="linux-amd64-musl-zig", what="configure-make build",
+             commands=(Command(["sh", "-c", "make"], env={"CC": "cc"}),),
+             outputs=Outputs("/r/build/z", kind="tree", members=("lib/libz.a",)),
+             verification=Verification(Policy(amd64, relax=(("stripped", "why"),)), glob="lib/*.a",
+                                       prechecks=(("/r/a.a", Policy(amd64)),)),
+             identities=("zig 0.14",), passenv=(("MAKEFLAGS", "-j8"),), quiet=True,
+             caching=Caching(shared=True, digest_env="CGO_CFLAGS"))
+    assert s.signature() == "a4bd5e69331f7a3528ca8079c4d8d52fa7987ed179ba12d5a87906ce66460fd8"
+    assert s.signature(root="/r") == "dafc105977c6bd0d5cae307b383838d499f62a6d2072189160d9c16d1b114b25"
 
 
 def test_signature_covers_what_decides_the_bytes():
@@ -23,6 +40,7 @@ def test_signature_covers_what_decides_the_bytes():
     assert step(commands=(Command(["cc", "-c", "x.c", "-O3"], env={"A": "1"}),)).signature() != sig
     assert step(commands=(Command(["cc", "-c", "x.c"], env={"A": "2"}),)).signature() != sig
     assert step(policy=Policy(Platform.parse("linux/amd64"), stripped=True)).signature() != sig
+    assert step(outputs=Outputs("/o/y.o")).signature() != sig
 
 
 def test_render_quotes():
@@ -31,20 +49,20 @@ def test_render_quotes():
 
 def test_tool_identity_runs_once_per_tool_state(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setattr(identity, "_memory", {})
+    ids = identity.ToolIdentities()
     tool = tmp_path / "mytool"
     tool.write_text("#!/bin/sh\necho mytool 1.0\n")
     tool.chmod(tool.stat().st_mode | stat.S_IXUSR)
     calls = []
     real_run = subprocess.run
     monkeypatch.setattr(identity.subprocess, "run", lambda *a, **k: calls.append(a) or real_run(*a, **k))
-    assert identity.tool_identity([str(tool)], [str(tool)]) == "mytool 1.0"
-    monkeypatch.setattr(identity, "_memory", {})  # a new scons process: only the disk cache remains
-    assert identity.tool_identity([str(tool)], [str(tool)]) == "mytool 1.0"
+    assert ids.of([str(tool)], [str(tool)]) == "mytool 1.0"
+    ids = identity.ToolIdentities()  # a new scons run: only the disk cache remains
+    assert ids.of([str(tool)], [str(tool)]) == "mytool 1.0"
     assert len(calls) == 1
     tool.write_text("#!/bin/sh\necho mytool 2.0 upgraded\n")
     os.utime(tool, ns=(1, 1))
-    assert identity.tool_identity([str(tool)], [str(tool)]) == "mytool 2.0 upgraded"
+    assert ids.of([str(tool)], [str(tool)]) == "mytool 2.0 upgraded"
     assert len(calls) == 2
 
 

@@ -147,7 +147,7 @@ def test_compilation_has_no_network(project, docker_client, tmp_path, monkeypatc
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "fresh-cache"))  # an empty module cache
     from sconsrules.actions import Command
     from sconsrules.execute.container import ContainerExecutor
-    from sconsrules.toolchains.container import ContainerToolchain, lookup_image
+    from sconsrules.configure.toolchains.container import ContainerToolchain, lookup_image
     image_id, _ = lookup_image(docker_client, BUILDER, "test", "net")
     tc = ContainerToolchain(name="ctr-nettest", display=BUILDER, cc_command=("gcc",), cxx_command=("g++",),
                             ar_command=("ar",), go_command="go", platforms=(), image=BUILDER, resolved_id=image_id)

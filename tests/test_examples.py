@@ -127,7 +127,7 @@ def test_tls_client_refuses_an_untrusted_server(main_job, tls_server, tmp_path):
 
 def test_foreign_libraries_are_verified_musl_archives(main_job):
     project, _ = main_job
-    from sconsrules.platform import Platform
+    from sconsrules.configure.platform import Platform
     from sconsrules.verify import Policy, verify_file
     for arch in ("amd64", "arm64"):
         lib = project.path("build", f"linux-{arch}-musl-zig", "examples", "tls", "_foreign")
@@ -162,7 +162,9 @@ env.GoCgoBinary("tlsclient", package="./cmd/tlsclient", cdeps=[tlsget])
 def test_tls_through_pkg_config_in_an_image_with_openssl(project, docker_client, tls_server):
     """Issue 5's PkgConfigCLib("ssl", module="openssl"): OpenSSL found in an image, not built by the project.
     The image build takes minutes once per machine; Docker's layer cache keeps it (CI's data root is under $HOME)."""
-    from sconsrules.sources import SourceSpec, apt_mirrors, fetch
+    from sconsrules import apt_mirrors
+    from sconsrules.declare.sources import SourceSpec
+    from sconsrules.execute.fetch import fetch
     pools = [f"{mirror}/pool/main" for mirror in apt_mirrors()]  # this machine's Debian archive
     assert pools, "the tls sources come from the Debian archive apt is configured with (/etc/apt/sources.list*)"
     tarballs = {"zlib.tar.bz2": SourceSpec("zlib", tuple(f"{p}/z/zlib/zlib_1.2.13.dfsg.orig.tar.bz2" for p in pools),

@@ -4,19 +4,19 @@ import sys
 
 import pytest
 
-from sconsrules.actions import Command, Step
+from sconsrules.actions import Command, Outputs, Step, Verification
 from sconsrules.errors import RuleError
 from sconsrules.execute import NativeExecutor, perform
-from sconsrules.platform import Platform
+from sconsrules.configure.platform import Platform
 from sconsrules.verify import Policy
 
 AMD64 = Platform.parse("linux/amd64")
 
 
 def copy_step(src, out, prechecks=()):
-    return Step("GoCgoBinary", "app", "linux-amd64-musl-zig", "link", out,
+    return Step("GoCgoBinary", "app", "linux-amd64-musl-zig", "link",
                 (Command([sys.executable, "-c", f"import shutil; shutil.copy({src!r}, {out + '.sconsrules-tmp'!r})"]),),
-                Policy(AMD64), prechecks=prechecks)
+                Outputs(out), Verification(Policy(AMD64), prechecks=prechecks))
 
 
 def test_glibc_built_archive_is_refused_before_linking(corpus, tmp_path):
@@ -45,9 +45,9 @@ def test_good_output_takes_its_name_and_bad_output_leaves_nothing(corpus, tmp_pa
 def test_a_scripts_stated_cause_is_the_error_and_nothing_is_left(tmp_path):
     out = str(tmp_path / "resolved")
     script = "mkdir -p \"$1\"; echo noise; echo 'sconsrules: error: -lfoo resolves only to libfoo.so'; exit 3"
-    step = Step("PkgConfigCLib", "foo", "linux-amd64-musl-zig", "pkg-config foo", out,
-                (Command(["sh", "-c", script, "x", out + ".sconsrules-tmp"]),), Policy(AMD64),
-                members=("libs.rsp",), verify_glob="lib/*.a")
+    step = Step("PkgConfigCLib", "foo", "linux-amd64-musl-zig", "pkg-config foo",
+                (Command(["sh", "-c", script, "x", out + ".sconsrules-tmp"]),),
+                Outputs(out, kind="tree", members=("libs.rsp",)), Verification(Policy(AMD64), glob="lib/*.a"))
     with pytest.raises(RuleError) as err:
         perform(step, NativeExecutor())
     assert err.value.line() == ("sconsrules: PkgConfigCLib 'foo': [linux-amd64-musl-zig] -lfoo resolves only to "
@@ -59,9 +59,10 @@ def test_a_verify_glob_judges_the_matching_files_of_a_directory_output(corpus, t
     out = str(tmp_path / "resolved")
     tmp = out + ".sconsrules-tmp"
     script = f"mkdir -p {tmp}/lib/1/usr/lib && echo -lm > {tmp}/libs.rsp && cp \"$1\" {tmp}/lib/1/usr/lib/"
-    step = lambda lib: Step("PkgConfigCLib", "z", "linux-amd64-musl-zig", "pkg-config z", out,  # noqa: E731
-                            (Command(["sh", "-c", script, "x", os.path.join(corpus, lib)]),), Policy(AMD64),
-                            members=("libs.rsp",), verify_glob="lib/*.a")
+    step = lambda lib: Step("PkgConfigCLib", "z", "linux-amd64-musl-zig", "pkg-config z",  # noqa: E731
+                            (Command(["sh", "-c", script, "x", os.path.join(corpus, lib)]),),
+                            Outputs(out, kind="tree", members=("libs.rsp",)),
+                            Verification(Policy(AMD64), glob="lib/*.a"))
     perform(step("libmusl.a"), NativeExecutor())
     assert os.path.isfile(os.path.join(out, "lib/1/usr/lib/libmusl.a"))
     with pytest.raises(RuleError, match=r"verify failed for lib/1/usr/lib/libglibc.a: archive.glibc-refs"):
@@ -72,9 +73,9 @@ def test_a_verify_glob_judges_the_matching_files_of_a_directory_output(corpus, t
 def test_a_missing_member_is_named_and_nothing_is_left(tmp_path):
     out = str(tmp_path / "install")
     tmp = out + ".sconsrules-tmp"
-    step = Step("ForeignCLib", "z", "linux-amd64-musl-zig", "make build", out,
-                (Command(["sh", "-c", f"mkdir -p {tmp}/lib && : > {tmp}/lib/libz.a"]),), Policy(AMD64),
-                members=("lib/libz.a", "lib/libzextra.a"))
+    step = Step("ForeignCLib", "z", "linux-amd64-musl-zig", "make build",
+                (Command(["sh", "-c", f"mkdir -p {tmp}/lib && : > {tmp}/lib/libz.a"]),),
+                Outputs(out, kind="tree", members=("lib/libz.a", "lib/libzextra.a")), Verification(Policy(AMD64)))
     with pytest.raises(RuleError, match=r"make build did not produce lib/libzextra.a"):
         perform(step, NativeExecutor())
     assert not os.path.exists(out) and not os.path.exists(tmp)

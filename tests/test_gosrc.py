@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from sconsrules.gosrc import GoSourceError, GoSourceIndex, find_module_root, parse_go_file, read_module
+from sconsrules.declare.gosrc import GoSourceError, GoSourceIndex, find_module_root, parse_go_file, read_module
 
 CGO_FILE = '''// Package p does things.
 package p

@@ -14,8 +14,9 @@ import zlib
 import pytest
 
 from sconsrules.errors import RuleError
-from sconsrules.sources import SourceSpec, unpack
-from sconsrules.tree import Limits
+from sconsrules.declare.sources import SourceSpec
+from sconsrules.execute.fetch import unpack
+from sconsrules.execute.tree import Limits
 
 SYM, LNK, DIR = tarfile.SYMTYPE, tarfile.LNKTYPE, tarfile.DIRTYPE
 

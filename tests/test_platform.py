@@ -1,7 +1,7 @@
 import attrs
 import pytest
 
-from sconsrules.platform import Platform
+from sconsrules.configure.platform import Platform
 
 
 def test_parse_with_and_without_libc():

@@ -10,7 +10,8 @@ import zipfile
 import pytest
 
 from sconsrules.errors import RuleError
-from sconsrules.sources import SourceSpec, fetch, store_dir, unpack
+from sconsrules.declare.sources import SourceSpec
+from sconsrules.execute.fetch import fetch, store_dir, unpack
 
 
 @pytest.fixture(autouse=True)
@@ -229,7 +230,7 @@ def test_distdir_option_through_scons(project, tmp_path):
 
 
 def test_apt_mirrors_are_read_from_both_formats(tmp_path):
-    from sconsrules.sources import apt_mirrors
+    from sconsrules import apt_mirrors
     (tmp_path / "sources.list").write_text("# a comment\ndeb [arch=amd64 signed-by=/k.gpg] http://m1.example/debian "
                                            "bookworm main\ndeb-src http://m1.example/debian/ bookworm main\n")
     d = tmp_path / "sources.list.d"

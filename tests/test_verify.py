@@ -4,7 +4,7 @@ import os
 import pytest
 
 from corpus import EXPECTED, zig_exe
-from sconsrules.platform import Platform
+from sconsrules.configure.platform import Platform
 from sconsrules.verify import MalformedInput, Policy, verify_bytes, verify_file
 
 AMD64 = Platform.parse("linux/amd64")

@@ -6,7 +6,7 @@ import sys
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sconsrules.platform import Platform
+from sconsrules.configure.platform import Platform
 from sconsrules.verify import MalformedInput, Policy, verify_bytes
 
 POLICY = Policy(Platform.parse("linux/amd64"), stripped=True, go=True, cgo=True, leak_paths=("/root",))

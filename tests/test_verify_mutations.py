@@ -8,7 +8,7 @@ import pytest
 
 from conftest import require
 from corpus import zig_exe
-from sconsrules.platform import Platform
+from sconsrules.configure.platform import Platform
 from sconsrules.verify import Policy, verify_bytes, verify_file
 from sconsrules.verify.elf import read_elf
 
@@ -133,7 +133,7 @@ def test_musl_itself_is_never_called_glibc(corpus):
     musl: 0 false rejects."""
     require("musl-gcc")
     import glob
-    from sconsrules.toolchains.zig import zig_cache_dir
+    from sconsrules.configure.toolchains.zig import zig_cache_dir
     archives = glob.glob("/usr/lib/*-linux-musl/libc.a") + glob.glob(os.path.join(zig_cache_dir(), "o", "*", "libc.a"))
     assert archives
     for archive in archives:

@@ -16,7 +16,8 @@ import os
 import stat
 import sys
 
-from ..tree import TreeWriter, UnsafeTree, read_chunks, remove
+from .run import write_atomic
+from .tree import TreeWriter, UnsafeTree, read_chunks, remove
 
 FORMAT = 1
 
@@ -143,11 +144,7 @@ def store(key, src):
                 links.append((rel, os.readlink(path)))
             elif stat.S_ISREG(st.st_mode):
                 files.append((rel, _store_blob(path), st.st_size, bool(st.st_mode & 0o100)))
-    tmp = f"{_entry(key)}.{os.getpid()}.tmp"
-    os.makedirs(os.path.dirname(tmp), exist_ok=True)
-    with open(tmp, "w") as fh:
-        json.dump({"format": FORMAT, "files": files, "symlinks": links, "directories": dirs}, fh)
-    _publish(tmp, _entry(key))
+    write_atomic(_entry(key), json.dumps({"format": FORMAT, "files": files, "symlinks": links, "directories": dirs}))
 
 
 def _store_blob(path):

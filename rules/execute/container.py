@@ -4,9 +4,8 @@ The source trees are mounted read-only and the output and cache directories read
 paths, so a Command means the same thing inside and outside. Actions run as the invoking uid:gid with no
 network; only commands marked `network` (module downloads) run in a separate short-lived container that
 has it. Every container carries labels: those left by a killed run are removed at the next start, and this
-run's are removed at exit, also after a failure, Ctrl-C or SIGTERM.
+run's are removed at exit (the run's Context closes its executors), also after a failure, Ctrl-C or SIGTERM.
 """
-import atexit
 import os
 import socket
 import threading
@@ -23,8 +22,6 @@ HARDENING = dict(cap_drop=["ALL"], security_opt=["no-new-privileges"], pids_limi
 PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy")
 HOST_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 CONTAINER_CA_BUNDLE = "/etc/sconsrules-host-ca.crt"
-_all = []
-_cleanup_lock = threading.Lock()
 
 
 def client_or_error(rule, target):
@@ -77,18 +74,6 @@ def _remove_container(container):
         pass
 
 
-def cleanup_all():
-    with _cleanup_lock:
-        while _all:
-            _all.pop().close()
-
-
-def _install_cleanup():
-    """At exit, also after a failure: SCons turns SIGINT/SIGTERM/SIGHUP during a build into a graceful stop
-    (running actions finish, including their containers), then exits through atexit."""
-    atexit.register(cleanup_all)
-
-
 class ContainerExecutor:
     """Executes Commands for one ContainerToolchain; created lazily on the first action of a run."""
 
@@ -137,10 +122,6 @@ class ContainerExecutor:
                 raise self._error(who, "the image has no `sleep` to keep the builder container alive",
                                   "use an image with coreutils or busybox") from None
             raise self._error(who, f"cannot start the builder container: {text}") from None
-        with _cleanup_lock:
-            if not _all:
-                _install_cleanup()
-            _all.append(self)
 
     def close(self):
         """Remove every container this process made (by label: also one whose creation a signal interrupted)."""

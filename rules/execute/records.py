@@ -10,7 +10,8 @@ import json
 import os
 import threading
 
-from ..tree import file_sha256
+from .run import write_atomic
+from .tree import file_sha256
 
 JOURNAL = ".sconsrules-outputs.jsonl"
 
@@ -57,12 +58,7 @@ class Records:
             self._rewrite()
 
     def _rewrite(self):
-        os.makedirs(self.base, exist_ok=True)
-        tmp = f"{self.path}.{os.getpid()}.tmp"
-        with open(tmp, "w") as fh:
-            for rel, value in sorted(self._entries.items()):
-                fh.write(json.dumps([rel, value]) + "\n")
-        os.replace(tmp, self.path)
+        write_atomic(self.path, "".join(json.dumps([rel, value]) + "\n" for rel, value in sorted(self._entries.items())))
 
     def _append(self, rel, value):
         self._entries[rel] = value

@@ -13,8 +13,9 @@ import os
 import secrets
 import signal
 import sys
+import threading
 
-from ..tree import remove
+from .tree import remove
 
 RUN_ID = f"{os.getpid()}-{secrets.token_hex(4)}"
 MARK = "SCONSRULES_RUN"
@@ -26,9 +27,23 @@ class BuildDirectoryBusy(Exception):
     """Another run holds the lock and the user asked not to wait."""
 
 
-def run_tmp(path):
+def run_tmp(path: str) -> str:
     """This run's temporary name for `path`: two runs (or a killed run's leftovers) never share one."""
     return f"{path}.{RUN_ID}"
+
+
+def write_atomic(path: str, data) -> None:
+    """Write `data` (str or bytes) at `path` whole or not at all: through this run's temporary name, then a
+    rename (a killed run's leftover is removed by the next run)."""
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    tmp = run_tmp(f"{path}{TMP_MARK}.{threading.get_ident()}")
+    try:
+        with open(tmp, "wb" if isinstance(data, bytes) else "w") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    finally:
+        if os.path.lexists(tmp):
+            os.remove(tmp)
 
 
 class BuildLock:

@@ -7,7 +7,7 @@ import json
 import os
 import sys
 
-from ..platform import Platform
+from ..configure.platform import Platform
 from .checks import Policy, verify_file
 from .errors import MalformedInput
 

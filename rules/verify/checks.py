@@ -11,7 +11,7 @@ import re
 
 import attrs
 
-from ..platform import Platform
+from ..configure.platform import Platform
 from .archive import AR_MAGIC, read_archive
 from .elf import ELF_MAGIC, RELATIVE_RELOCS, read_elf, read_header, undefined_symbols
 from .errors import MalformedInput

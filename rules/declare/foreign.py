@@ -7,16 +7,15 @@ build-machine path is compiled into the library (OpenSSL compiles OPENSSLDIR, EN
 declared outputs are then verified as musl archives of the right machine before they take their place.
 """
 import os
-import shlex
 
 import attrs
 
-from . import declare
-from .actions import Command, Step, tmp_of
-from .providers import CcInfo
-from .verify import Policy
+from ..actions import Caching, Outputs, Verification, commands, tmp_of
+from ..providers import CcInfo
+from . import attributes as declare
+from .images import context_files
+from .rule import Rule
 
-RULE = "ForeignCLib"
 BUILDS = ("configure-make", "cmake", "make")
 
 
@@ -42,14 +41,6 @@ def _install_prefix(inst, attribute, value):
                                       f"not {value!r}")
 
 
-def _env_dict(value):
-    if value is None:
-        return ()
-    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
-        raise declare.AttributeError_("env must be a dict of strings")
-    return tuple(sorted(value.items()))
-
-
 @attrs.frozen
 class ForeignAttrs:
     name: str
@@ -65,63 +56,43 @@ class ForeignAttrs:
     defines: tuple = attrs.field(default=(), converter=declare.string_list("defines"))
     deps: tuple = attrs.field(default=(), converter=declare.node_list)
     linkopts: tuple = attrs.field(default=(), converter=declare.string_list("linkopts"))
-    env: tuple = attrs.field(default=None, converter=_env_dict)
+    env: tuple = attrs.field(default=None, converter=declare.string_dict("env"))
     install_prefix: str = attrs.field(default="/usr/local", validator=_install_prefix)
     verify: tuple = attrs.field(default=None, converter=declare.relaxations)
 
 
-def _wrapper(path, argv):
-    """A script at `path` running `argv`; a bare command name is resolved now (PATH will start with the
-    wrappers' own directory, so a wrapper named like its tool must not find itself)."""
-    tool = shlex.quote(argv[0]) if os.path.isabs(argv[0]) else f'"$(command -v {shlex.quote(argv[0])})"'
-    rest = shlex.quote(shlex.join(argv[1:])) if argv[1:] else "''"
-    return (f"printf '#!/bin/sh\\nexec %s %s \"$@\"\\n' {tool} {rest} > {path} && chmod +x {path}")
+class ForeignCLib(Rule):
+    kind = "ForeignCLib"
+    Attributes = ForeignAttrs
+    library = True
 
+    def analyze(self):
+        self.source_dir, self.source_nodes = self._source_tree(self.attrs.source)
+        self.deps = self.lookup(self.attrs.deps, "deps")
 
-class ForeignCLib:
-    def __init__(self, ctx, env, attributes, source_tree):
-        self.ctx = ctx
-        self.env = env
-        self.attrs = attributes
-        self.srcdir = env.Dir(".")
-        self.source_dir, self.source_nodes = source_tree
-        name = attributes.name
-        self.deps = tuple(ctx.registry.lookup(d, RULE, name, "deps") for d in attributes.deps)
-
-    def _script(self, config, work, stage, cc_extra):
-        a, tc, plat = self.attrs, config.toolchain, config.platform
-        args = declare.fill_placeholders(a.configure_args, plat, RULE, a.name, "configure_args")
-        bindir = f"{work}/.sconsrules-bin"
-        lines = ["set -eu", f"rm -rf {shlex.quote(work)}", f"mkdir -p {shlex.quote(bindir)}",
-                 f"cp -a {shlex.quote(self.source_dir)}/. {shlex.quote(work)}/",
-                 _wrapper(f"{bindir}/cc", tc.cc(plat) + cc_extra), _wrapper(f"{bindir}/ar", tc.ar(plat)),
-                 _wrapper(f"{bindir}/ranlib", tc.ranlib(plat)), f'export PATH="{bindir}:$PATH"',
-                 f"cd {shlex.quote(work)}"]
-        make = ["make"] + list(a.make_args)
-        if a.build == "configure-make":
-            lines.append(shlex.join([a.configure_command, f"--prefix={a.install_prefix}"] + args))
-        if a.build == "cmake":
-            lines.append(shlex.join(["cmake", "-S", ".", "-B", "_sconsrules_build", "-DCMAKE_BUILD_TYPE=Release",
-                                     "-DBUILD_SHARED_LIBS=OFF", f"-DCMAKE_INSTALL_PREFIX={a.install_prefix}",
-                                     f"-DCMAKE_AR={bindir}/ar", f"-DCMAKE_RANLIB={bindir}/ranlib"] + args))
-            lines.append("cmake --build _sconsrules_build")
-            lines.append(f"DESTDIR={shlex.quote(stage)} cmake --install _sconsrules_build")
-        else:
-            lines.append(shlex.join(make + list(a.make_targets)))
-            lines.append(shlex.join(make + list(a.install_targets) + [f"DESTDIR={stage}", f"PREFIX={a.install_prefix}"]))
-        return "\n".join(lines)
+    def _source_tree(self, source):
+        """(directory, nodes the build depends on) for a SourceArchive or a local source directory."""
+        if source is None:
+            raise self.error("source is required: a SourceArchive or a directory")
+        nodes = self.env.Flatten([source])
+        if len(nodes) == 1 and hasattr(getattr(nodes[0], "attributes", None), "sconsrules_source_dir"):
+            return nodes[0].attributes.sconsrules_source_dir, [nodes[0]]
+        path = nodes[0].abspath if len(nodes) == 1 and hasattr(nodes[0], "abspath") else None
+        if path is None and isinstance(source, str):
+            path = self.env.Dir(source).abspath
+        if not path or not os.path.isdir(path):
+            raise self.error(f"source {declare.describe(source)} is neither a SourceArchive nor an existing directory",
+                             "paths are relative to the SConscript that declares the target")
+        return path, [self.env.File(f) for f in context_files(path)]
 
     def realize(self, config):
-        a = self.attrs
-        name = a.name
-        deps = [self.ctx.registry.realize(d, config) for d in self.deps]
-        tc, plat = config.toolchain, config.platform
-        tc.check_platform(plat, RULE, name)
+        a, tc, plat = self.attrs, config.toolchain, config.platform
+        deps = self.providers(self.deps, config)
+        tc.check_platform(plat, self.kind, self.name)
         seen = CcInfo.merge(CcInfo(), deps)
-        base = os.path.join(self.ctx.outdir(self.env, config, self.srcdir), "_foreign")
-        out = os.path.join(base, name)
-        work = os.path.join(base, name + ".work")
-        stage = tmp_of(out)
+        base = os.path.join(self.outdir(config), "_foreign")
+        out = os.path.join(base, self.name)
+        work = os.path.join(base, self.name + ".work")
         prefix = a.install_prefix.strip("/")
         # Build systems record CC and CFLAGS in what they build (OpenSSL's `openssl version -f`): the paths
         # of this machine go into the cc wrapper, and CC, CFLAGS and CPPFLAGS stay path-free.
@@ -130,19 +101,21 @@ class ForeignCLib:
         env = {"CC": "cc", "AR": "ar", "RANLIB": "ranlib", "CFLAGS": " ".join(cflags),
                "LDFLAGS": " ".join(sorted({f"-L{os.path.dirname(x.abspath)}" for x in seen.archive_files})),
                "SOURCE_DATE_EPOCH": "0", **dict(a.env)}
-        executor = self.ctx.executor_for(self.env, config, RULE, name, sources=(self.source_dir,))
-        command = Command(["sh", "-c", self._script(config, work, stage, cc_extra)], env=env)
+        args = self.fill(a.configure_args, plat, "configure_args")
+        build = commands.foreign_build(
+            a.build, self.source_dir, work, tmp_of(out),
+            {"cc": tc.cc(plat) + cc_extra, "ar": tc.ar(plat), "ranlib": tc.ranlib(plat)},
+            configure=[a.configure_command, f"--prefix={a.install_prefix}"] + args, cmake_args=args,
+            make=["make"] + list(a.make_args), make_targets=a.make_targets, install_targets=a.install_targets,
+            prefix=a.install_prefix, env=env)
         members = tuple(os.path.join(prefix, o) for o in a.outputs)
-        relax = self.ctx.relaxations(self.env, a.verify, RULE, name)
-        passenv = dict(tc.env(plat), MAKEFLAGS=f"-j{os.cpu_count() or 1}")  # -j must not change signatures
-        step = Step(RULE, name, config.dirname, f"{a.build} build", out, (command,), Policy(plat, relax=relax),
-                    (tc.identity(),), tuple(sorted(passenv.items())), executor=executor, members=members, quiet=True,
-                    shared_cache=True)
+        step = self.step(config, f"{a.build} build", [build], Outputs(out, kind="tree", members=members),
+                         Verification(self.policy(plat)),
+                         passenv=dict(tc.env(plat), MAKEFLAGS=f"-j{os.cpu_count() or 1}"),  # -j: not in signatures
+                         mounts=(self.source_dir,), quiet=True, caching=Caching(shared=True))
         sources = (list(self.source_nodes) + list(seen.archives) + list(seen.headers) + list(seen.flag_files)
                    + list(tc.sources()))
-        nodes = self.ctx.step_nodes(self.env, step, sources, targets=[os.path.join(out, m) for m in members])
-        for node in nodes:
-            node.attributes.sconsrules_target = self
+        nodes = self.nodes(step, sources, config, provides=True)
         # The installed headers are not declared one by one: the install's archives stand for them, so that
         # dependents compile after the install and again when it changes.
         includes = tuple(os.path.join(out, prefix, i) for i in a.includes)

@@ -1,14 +1,14 @@
-"""SourceArchive: third-party sources fetched once into a content-addressed store, checked, unpacked safely.
+"""Fetching and unpacking a SourceArchive: the work of its step (a Call the native executor runs).
 
-The store is keyed by sha256, so a later build with the same sha256 never touches the network. Mirrors are
-tried in order (http, https, file); a download whose digest differs is refused and nothing is unpacked.
-Unpacking goes through tree.TreeWriter, which never writes through a link and refuses absolute or `..` paths,
-device files, FIFOs, links that leave the tree, and archives over their limits (bytes, entries, ratio).
+The store is keyed by sha256, so a later build with the same sha256 never touches the network. Pre-fetched
+files (--distdir) are tried first, then the mirrors in order (http, https, file); a download whose digest
+differs is refused and nothing is unpacked. Unpacking goes through tree.TreeWriter, which never writes through
+a link and refuses absolute or `..` paths, device files, FIFOs, links that leave the tree, and archives over
+their limits (bytes, entries, ratio).
 """
 import hashlib
 import lzma
 import os
-import re
 import stat
 import tarfile
 import urllib.error
@@ -17,12 +17,9 @@ import urllib.request
 import zipfile
 import zlib
 
-import attrs
-
-from .declare import check_name
-from .errors import RuleError
-from .execute.run import TMP_MARK, run_tmp
-from .tree import Limits, TreeWriter, UnsafeTree, file_sha256, read_chunks, remove
+from ..errors import RuleError
+from .run import TMP_MARK, run_tmp
+from .tree import TreeWriter, UnsafeTree, file_sha256, read_chunks, remove
 
 RULE = "SourceArchive"
 CHUNK = 1 << 20
@@ -31,48 +28,6 @@ CHUNK = 1 << 20
 def store_dir():
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return os.path.join(base, "sconsrules", "archives")
-
-
-@attrs.frozen
-class SourceSpec:
-    name: str
-    urls: tuple
-    sha256: str
-    strip_prefix: str = ""
-    limits: Limits = Limits()
-
-
-APT_SOURCES = ("/etc/apt/sources.list", "/etc/apt/sources.list.d")
-
-
-def apt_mirrors(sources=APT_SOURCES):
-    """The archives this machine's apt is configured with (deb822 `.sources` and one-line `.list` files), in order,
-    for URLs of a distribution's copies of releases: a project names no host, each machine uses its own mirror."""
-    files = []
-    for place in sources:
-        if os.path.isdir(place):
-            files += sorted(os.path.join(place, f) for f in os.listdir(place) if f.endswith((".list", ".sources")))
-        elif os.path.isfile(place):
-            files.append(place)
-    found = []
-    for path in files:
-        try:
-            with open(path, errors="replace") as fh:
-                text = fh.read()
-        except OSError:
-            continue
-        if path.endswith(".sources"):
-            for stanza in text.split("\n\n"):
-                fields = dict(line.split(":", 1) for line in stanza.splitlines()
-                              if ":" in line and not line.startswith(("#", " ", "\t")))
-                if fields.get("Enabled", "yes").strip().lower() != "no":
-                    found += fields.get("URIs", "").split()
-        else:
-            for line in text.splitlines():
-                words = re.sub(r"\[[^\]]*\]", " ", line.split("#", 1)[0]).split()  # options: [arch=... signed-by=...]
-                if len(words) > 2 and words[0] in ("deb", "deb-src"):
-                    found.append(words[1])
-    return list(dict.fromkeys(u.rstrip("/") for u in found if u.startswith(("http://", "https://"))))
 
 
 def configured_distdirs():
@@ -196,63 +151,6 @@ def unpack(spec, archive, dest):
         remove(tmp)
 
 
-def _materialize(target, source, env):
-    import SCons.Errors
-    spec = target[0].attributes.sconsrules_source_spec
-    dest = target[0].attributes.sconsrules_source_dir
-    try:
-        unpack(spec, fetch(spec, configured_distdirs()), dest)
-    except RuleError as exc:
-        raise SCons.Errors.BuildError(node=target[0], errstr=exc.line(), status=2, exitstatus=2) from None
-    with open(target[0].abspath, "w") as fh:
-        fh.write(f"{spec.sha256} {spec.strip_prefix}\n")
-    from .context import CONTEXT
-    CONTEXT.records_for(env).record([target[0].abspath], [dest])
-    return 0
-
-
-def _show(target, source, env):
-    return f"{RULE} {target[0].attributes.sconsrules_source_spec.name}: fetch and unpack"
-
-
-def _limits(name, max_bytes, max_entries, max_ratio):
-    values = {}
-    for key, value in (("max_bytes", max_bytes), ("max_entries", max_entries), ("max_ratio", max_ratio)):
-        if value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise RuleError(RULE, name, f"{key} must be a positive whole number, not {value!r}")
-        values[key] = value
-    return Limits(**values)
-
-
-def declare_archive(env, name, urls, sha256, strip_prefix, max_bytes=None, max_entries=None, max_ratio=None):
-    """Check the declaration; return the stamp node whose build leaves the unpacked tree beside it."""
-    import SCons.Action
-    import SCons.Builder
-
-    check_name(RULE, name)
-    if isinstance(urls, str):
-        urls = [urls]
-    if not urls or not all(isinstance(u, str) and u.split(":", 1)[0] in ("http", "https", "file") for u in urls):
-        raise RuleError(RULE, name, f"urls must be a list of http://, https:// or file:// URLs, not {urls!r}")
-    if not isinstance(sha256, str) or len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256.lower()):
-        raise RuleError(RULE, name, "sha256 must be the archive's 64-hex-digit SHA-256", "sha256sum FILE")
-    if not isinstance(strip_prefix, str) or strip_prefix.startswith("/") or ".." in strip_prefix.split("/"):
-        raise RuleError(RULE, name, f"strip_prefix must be a relative directory, not {strip_prefix!r}")
-    spec = SourceSpec(name, tuple(urls), sha256.lower(), strip_prefix.strip("/"),
-                      _limits(name, max_bytes, max_entries, max_ratio))
-    from .context import CONTEXT
-    dest = os.path.join(CONTEXT.build_dir(env), "_src", f"{name}-{spec.sha256[:12]}")
-    if dest not in _declared:
-        builder = SCons.Builder.Builder(action=SCons.Action.Action(_materialize, _show,
-                                                                   varlist=["SCONSRULES_SOURCE_SIG"]))
-        node = builder(env, dest + ".stamp", [], SCONSRULES_SOURCE_SIG=repr(attrs.astuple(spec)[2:]))[0]
-        node.attributes.sconsrules_source_spec = spec
-        node.attributes.sconsrules_source_dir = dest
-        _declared[dest] = node
-        CONTEXT.rebuild_if_modified(env, [node], [node.abspath], [dest])
-    return _declared[dest]
-
-
-_declared = {}  # one node per (name, sha256): the same archive declared twice is fetched once
+def materialize(spec, dest):
+    """The step's work: the archive from a distdir or a mirror, checked, unpacked into `dest`."""
+    unpack(spec, fetch(spec, configured_distdirs()), dest)

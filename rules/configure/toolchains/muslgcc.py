@@ -5,7 +5,6 @@ import shutil
 
 import attrs
 
-from ..identity import tool_identity
 from .base import Toolchain, host_only
 
 
@@ -19,30 +18,26 @@ def _specs_file(script):
     return match.group(1) if match else None
 
 
-def kernel_headers():
+KERNEL_HEADERS = {"linux": "/usr/include/linux", "asm-generic": "/usr/include/asm-generic"}
+
+
+def _kernel_header_sources():
+    arch_asm = f"/usr/include/{os.uname().machine}-linux-gnu/asm"
+    sources = dict(KERNEL_HEADERS, asm=arch_asm if os.path.isdir(arch_asm) else "/usr/include/asm")
+    return sources if all(os.path.isdir(p) for p in sources.values()) else None
+
+
+def kernel_headers_dir():
     """A directory exposing only the Linux kernel headers (linux/, asm/, asm-generic/) of this machine.
 
     musl-gcc leaves /usr/include out (it holds glibc's headers), so code that includes <linux/...> (OpenSSL's
     mem_sec.c, for one) does not compile with it; the kernel's own headers are libc-neutral, as on Alpine.
+    Its links are made by `prepare()`, at build time.
     """
-    arch_asm = f"/usr/include/{os.uname().machine}-linux-gnu/asm"
-    sources = {"linux": "/usr/include/linux", "asm-generic": "/usr/include/asm-generic",
-               "asm": arch_asm if os.path.isdir(arch_asm) else "/usr/include/asm"}
-    if not all(os.path.isdir(p) for p in sources.values()):
+    if _kernel_header_sources() is None:
         return None
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    target = os.path.join(base, "sconsrules", "musl-kernel-headers")
-    try:
-        os.makedirs(target, exist_ok=True)
-        for name, path in sources.items():
-            link = os.path.join(target, name)
-            if os.path.realpath(link) != os.path.realpath(path):
-                if os.path.lexists(link):
-                    os.remove(link)
-                os.symlink(path, link)
-    except OSError:
-        return None
-    return target
+    return os.path.join(base, "sconsrules", "musl-kernel-headers")
 
 
 @attrs.frozen
@@ -59,8 +54,20 @@ class MuslGccToolchain(Toolchain):
         host_only(self, platform, rule, target)
 
     def cc(self, platform):
-        headers = kernel_headers()
+        headers = kernel_headers_dir()
         return [self.exe] + (["-isystem", headers] if headers else [])
+
+    def prepare(self):
+        target, sources = kernel_headers_dir(), _kernel_header_sources()
+        if not target:
+            return
+        os.makedirs(target, exist_ok=True)
+        for name, path in sources.items():
+            link = os.path.join(target, name)
+            if os.path.realpath(link) != os.path.realpath(path):
+                if os.path.lexists(link):
+                    os.remove(link)
+                os.symlink(path, link)
 
     def ar(self, platform):
         return [shutil.which("ar") or "ar"]
@@ -73,4 +80,4 @@ class MuslGccToolchain(Toolchain):
         gcc = shutil.which("gcc")
         if gcc:
             keys.append(os.path.realpath(gcc))
-        return "musl-gcc " + tool_identity([self.exe, "--version"], keys)
+        return "musl-gcc " + self.ids.of([self.exe, "--version"], keys)

@@ -1,7 +1,7 @@
-"""The Go SDK: which `go` runs, its identity, and the environment a hermetic `go build` gets.
+"""The Go SDK: which `go` runs, its identity, and what passes through to it (caches, network settings).
 
-GOENV=off, GOFLAGS and GOTOOLCHAIN=local keep a user's `go env -w` settings and toolchain switching out
-of the build: only what the rule declares decides the bytes. Network and cache settings pass through.
+The fixed part of a hermetic `go` environment (GOENV=off, GOFLAGS, GOTOOLCHAIN=local) is in actions/commands.py:
+only what the rule declares decides the bytes.
 """
 import json
 import os
@@ -10,25 +10,25 @@ import subprocess
 
 import attrs
 
-from ..identity import tool_identity
+from ..identity import ToolIdentities
 
 PASSTHROUGH = ("HOME", "XDG_CACHE_HOME", "GOPATH", "GOCACHE", "GOMODCACHE", "GOPROXY", "GONOPROXY", "GOPRIVATE",
                "GONOSUMDB", "GONOSUMCHECK", "GOSUMDB", "GOINSECURE", "GOAUTH", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY",
                "http_proxy", "https_proxy", "no_proxy", "SSL_CERT_FILE", "SSL_CERT_DIR", "TMPDIR")
-FIXED = {"GOENV": "off", "GOFLAGS": "", "GOTOOLCHAIN": "local", "GO111MODULE": "on", "GOWORK": "off"}
 
 
 @attrs.frozen
 class GoSDK:
     exe: str
+    ids: ToolIdentities = attrs.field(factory=ToolIdentities, eq=False, hash=False, repr=False)
 
     @classmethod
-    def find(cls, name):
+    def find(cls, name, ids):
         exe = shutil.which(name) if not os.path.isabs(name) else (name if os.path.exists(name) else None)
-        return cls(exe) if exe else None
+        return cls(exe, ids) if exe else None
 
     def identity(self):
-        return tool_identity([self.exe, "version"], [os.path.realpath(self.exe)])
+        return self.ids.of([self.exe, "version"], [os.path.realpath(self.exe)])
 
     def goroot(self):
         """GOROOT of a standard layout (GOROOT/bin/go), found without running go."""
@@ -50,7 +50,7 @@ def _go_env_file():
     return os.path.join(base, "go", "env")
 
 
-def module_fetch_env(go_exe="go"):
+def module_fetch_env(ids, go_exe="go"):
     """How this machine fetches Go modules: the user's environment, else this machine's `go env` (its config file
     included), else go's own defaults (an empty value). For the one networked step, which may run with an image's
     go that knows nothing of this machine; these never enter signatures (go.sum checks what arrives)."""
@@ -59,7 +59,7 @@ def module_fetch_env(go_exe="go"):
     if exe:
         keys = [os.path.realpath(exe)] + [f for f in [_go_env_file()] if os.path.isfile(f)]
         try:
-            configured = json.loads(tool_identity([exe, "env", "-json", *FETCH_VARS], keys) or "{}")
+            configured = json.loads(ids.of([exe, "env", "-json", *FETCH_VARS], keys) or "{}")
         except (OSError, ValueError, subprocess.SubprocessError):
             configured = {}
     return {k: os.environ.get(k) or configured.get(k) or "" for k in FETCH_VARS}

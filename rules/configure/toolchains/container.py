@@ -10,7 +10,7 @@ import shlex
 
 import attrs
 
-from ..errors import RuleError
+from ...errors import RuleError
 from ..platform import Platform
 from .base import Toolchain
 
@@ -42,6 +42,9 @@ class ContainerGo:
 
 @attrs.frozen
 class ContainerToolchain(Toolchain):
+    executor = "container"
+    prefetch_modules = True
+    host_libraries = False
     name: str  # part of the configuration directory, e.g. "ctr-sconsrules-builder-bookworm"
     display: str  # the image or Dockerfile, for messages
     cc_command: tuple
@@ -84,6 +87,9 @@ class ContainerToolchain(Toolchain):
     @property
     def cache_dir(self):
         return os.path.join(cache_root(), self.name)
+
+    def cache_dirs(self):
+        return (self.cache_dir,)
 
     def container_env(self):
         """Caches persist on the host between runs; the build itself never reaches the network."""

@@ -3,7 +3,6 @@ import os
 
 import attrs
 
-from ..identity import tool_identity
 from .base import Toolchain
 
 
@@ -45,5 +44,8 @@ class ZigToolchain(Toolchain):
         # One shared cache: musl's libc is built once per target, not once per action.
         return {"ZIG_GLOBAL_CACHE_DIR": cache, "ZIG_LOCAL_CACHE_DIR": cache}
 
+    def cache_dirs(self):
+        return (zig_cache_dir(),)
+
     def identity(self):
-        return "zig " + tool_identity([self.exe, "version"], [self.exe])
+        return "zig " + self.ids.of([self.exe, "version"], [self.exe])

@@ -1,14 +1,14 @@
-"""Reading a rule call: checking its keywords and attribute types, resolving paths and dependencies.
+"""Reading a rule call: checking its keywords and attribute types (attrs classes with these converters).
 
-Everything wrong with a declaration is reported here, at read time, as a RuleError naming the rule,
-the target and the attribute, before any build starts.
+Everything wrong with a declaration is reported at read time, as a RuleError naming the rule, the target and
+the attribute, before any build starts.
 """
 import difflib
 import re
 
 import attrs
 
-from .errors import RuleError
+from ..errors import RuleError
 
 
 class AttributeError_(ValueError):
@@ -46,7 +46,7 @@ def node_list(value):
 
 def relaxations(value):
     """Converter for verify=: {check id: stated reason}; an unknown id or an empty reason is refused."""
-    from .verify.checks import CHECK_IDS
+    from ..verify.checks import CHECK_IDS
 
     if value is None:
         return ()
@@ -94,8 +94,8 @@ def describe(value):
 
 
 def build(cls, rule, name, kwargs):
-    """Instantiate the attrs class `cls` from a rule call, turning every mistake into a RuleError."""
-    check_name(rule, name)
+    """Instantiate the attrs class `cls` from a rule call (its name already checked), turning every mistake
+    into a RuleError."""
     known = [f.name for f in attrs.fields(cls) if f.name != "name"]
     for key in kwargs:
         if key not in known:
@@ -110,46 +110,21 @@ def build(cls, rule, name, kwargs):
         raise RuleError(rule, name, str(exc)) from None
 
 
-class Registry:
-    """Declared targets (by node and by name) and their realizations, memoized per configuration."""
+def boolean(name):
+    def convert(value):
+        if not isinstance(value, bool):
+            raise AttributeError_(f"{name} must be True or False, not {value!r}")
+        return value
 
-    def __init__(self):
-        self.by_name = {}
-        self.realized = {}
-        self.binaries = []  # (node, target, config) for the end-of-build summary
-        self.declared = {}  # (SConscript directory, name) -> (rule, where)
-
-    def claim(self, directory, name, rule, where):
-        """A name is declared once per SConscript directory (Bazel: once per package), whatever the rule."""
-        first = self.declared.get((directory, name))
-        if first is not None:
-            raise RuleError(rule, name, f"the name is already declared in this directory by {first[0]} at "
-                            f"{first[1] or 'an earlier call'}", "give each target of a SConscript its own name")
-        self.declared[(directory, name)] = (rule, where)
-
-    def add(self, target):
-        self.by_name.setdefault(target.attrs.name, []).append(target)
-
-    def lookup(self, ref, rule, name, attribute):
-        """Resolve what a user put in deps/cdeps: a rule's return value or a target's name."""
-        if isinstance(ref, str):
-            found = self.by_name.get(ref, [])
-            if len(found) == 1:
-                return found[0]
-            why = "no library of that name is declared (yet)" if not found else "that name is declared more than once"
-            raise RuleError(rule, name, f"{attribute}: {ref!r}: {why}",
-                            "declare it before its dependents, or pass the value the rule returned")
-        target = getattr(getattr(ref, "attributes", None), "sconsrules_target", None)
-        if target is not None:
-            return target
-        raise RuleError(rule, name, f"{attribute}: {describe(ref)} is not a library declared with StaticCLib, "
-                        "ForeignCLib or PkgConfigCLib", "pass what the rule returned, or the library's name")
-
-    def realize(self, target, config):
-        key = (id(target), config)
-        if key not in self.realized:
-            self.realized[key] = target.realize(config)
-        return self.realized[key]
+    return convert
 
 
-REGISTRY = Registry()
+def string_dict(name):
+    def convert(value):
+        if value is None:
+            return ()
+        if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+            raise AttributeError_(f"{name} must be a dict of strings")
+        return tuple(sorted(value.items()))
+
+    return convert

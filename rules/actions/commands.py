@@ -1,0 +1,166 @@
+"""One pure function per kind of command: rule attributes and a configuration in, a Command (or Call) out.
+
+They read nothing from disk and hold no state, so a rule's `realize` reads as what the rule declares, and the
+analysis tests can assert the exact argv and environment of every kind.
+"""
+import shlex
+from typing import Dict, Iterable, List, Sequence
+
+from .step import Call, Command
+
+DEFAULT_GO_TAGS = ("netgo", "osusergo")
+# Fixed for every `go` command: a user's `go env -w`, GOFLAGS and toolchain switching never reach the build.
+GO_FIXED_ENV = {"GOENV": "off", "GOFLAGS": "", "GOTOOLCHAIN": "local", "GO111MODULE": "on", "GOWORK": "off"}
+
+
+def cc_compile(cc: Sequence[str], src: str, obj_tmp: str, flags: Iterable[str]) -> Command:
+    return Command(list(cc) + ["-c", src, "-o", obj_tmp] + list(flags))
+
+
+def ar_archive(ar: Sequence[str], archive_tmp: str, objects: Iterable[str]) -> Command:
+    """`D`: deterministic members (no timestamps, uids or modes)."""
+    return Command(list(ar) + ["rcsD", archive_tmp] + list(objects))
+
+
+def go_quote(field: str) -> str:
+    """One field of a `go build -ldflags` string, quoted the way go splits it (cmd/internal/quoted: a field
+    may be wrapped in '...' or "..." with nothing escaped inside; a quote inside an unquoted field is literal)."""
+    if field and not any(c.isspace() for c in field) and field[0] not in "'\"":
+        return field
+    for quote in "'\"":
+        if quote not in field:
+            return quote + field + quote
+    raise ValueError(f"{field!r} holds white space and both kinds of quote, which go's -ldflags cannot express")
+
+
+def go_link_flags(static: bool, strip: bool, x_defs: Iterable) -> List[str]:
+    """Go's external linker with -static (`CC=musl-gcc` alone has produced dynamic binaries, golang/go#56386);
+    strip goes into -extldflags too (zig ignores Go's -s otherwise); an empty build ID (it hashes absolute -I and
+    archive paths) keeps the bytes the same in any checkout."""
+    extld = (["-static"] if static else []) + (["-s"] if strip else [])
+    flags = ["-linkmode=external", "-extldflags=" + " ".join(extld)] if extld else ["-linkmode=external"]
+    if strip:
+        flags = ["-s", "-w"] + flags
+    return flags + ["-buildid="] + [f"-X={k}={v}" for k, v in x_defs]
+
+
+def go_build(go: str, package: str, out_tmp: str, tags: Iterable[str], ldflags: Iterable[str], cwd: str,
+             env: Dict[str, str]) -> Command:
+    """-trimpath without VCS stamping keeps the output reproducible; CGO_CFLAGS/LDFLAGS expand response files."""
+    tags = list(DEFAULT_GO_TAGS) + [t for t in tags if t not in DEFAULT_GO_TAGS]
+    return Command([go, "build", "-trimpath", "-buildvcs=false", "-tags", ",".join(tags),
+                    "-ldflags", " ".join(go_quote(f) for f in ldflags), "-o", out_tmp, package],
+                   env=dict(env, **GO_FIXED_ENV), cwd=cwd, expand_env=("CGO_CFLAGS", "CGO_LDFLAGS"))
+
+
+def cgo_env(platform, cc: Sequence[str], cflags: Sequence[str], ldflags: Sequence[str]) -> Dict[str, str]:
+    return dict(CGO_ENABLED="1", GOOS=platform.os, GOARCH=platform.info.goarch, CC=shlex.join(cc),
+                CGO_CFLAGS=shlex.join(cflags), CGO_LDFLAGS=shlex.join(ldflags), **dict(platform.info.go_env))
+
+
+def go_mod_download(go: str, module_root: str) -> Command:
+    """The only command given the network; go.sum verifies what arrives."""
+    return Command([go, "mod", "download"], env=GO_FIXED_ENV, cwd=module_root, network=True)
+
+
+def _wrapper(path: str, argv: Sequence[str]) -> str:
+    """A script at `path` running `argv`; a bare command name is resolved now (PATH will start with the
+    wrappers' own directory, so a wrapper named like its tool must not find itself)."""
+    tool = shlex.quote(argv[0]) if argv[0].startswith("/") else f'"$(command -v {shlex.quote(argv[0])})"'
+    rest = shlex.quote(shlex.join(argv[1:])) if argv[1:] else "''"
+    return f"printf '#!/bin/sh\\nexec %s %s \"$@\"\\n' {tool} {rest} > {path} && chmod +x {path}"
+
+
+def foreign_build(build: str, source_dir: str, work: str, stage: str, tools: Dict[str, Sequence[str]],
+                  configure: Sequence[str], cmake_args: Sequence[str], make: Sequence[str],
+                  make_targets: Sequence[str], install_targets: Sequence[str], prefix: str,
+                  env: Dict[str, str]) -> Command:
+    """A configure-make, cmake or make build in a scratch copy of the source, installed with DESTDIR into
+    `stage` under the runtime `prefix`, with cc/ar/ranlib wrappers first on PATH."""
+    bindir = f"{work}/.sconsrules-bin"
+    lines = ["set -eu", f"rm -rf {shlex.quote(work)}", f"mkdir -p {shlex.quote(bindir)}",
+             f"cp -a {shlex.quote(source_dir)}/. {shlex.quote(work)}/"]
+    lines += [_wrapper(f"{bindir}/{tool}", argv) for tool, argv in tools.items()]
+    lines += [f'export PATH="{bindir}:$PATH"', f"cd {shlex.quote(work)}"]
+    if build == "configure-make":
+        lines.append(shlex.join(configure))
+    if build == "cmake":
+        lines.append(shlex.join(["cmake", "-S", ".", "-B", "_sconsrules_build", "-DCMAKE_BUILD_TYPE=Release",
+                                 "-DBUILD_SHARED_LIBS=OFF", f"-DCMAKE_INSTALL_PREFIX={prefix}",
+                                 f"-DCMAKE_AR={bindir}/ar", f"-DCMAKE_RANLIB={bindir}/ranlib"] + list(cmake_args)))
+        lines.append("cmake --build _sconsrules_build")
+        lines.append(f"DESTDIR={shlex.quote(stage)} cmake --install _sconsrules_build")
+    else:
+        lines.append(shlex.join(list(make) + list(make_targets)))
+        lines.append(shlex.join(list(make) + list(install_targets) + [f"DESTDIR={stage}", f"PREFIX={prefix}"]))
+    return Command(["sh", "-c", "\n".join(lines)], env=env)
+
+
+# Parts of the C library itself: musl's libc.a holds them all, so they stay -l flags (never copied).
+LIBC_PARTS = "c m pthread dl rt util xnet resolv crypt"
+
+# Portable sh (a minimal image may have only busybox): $1 the step's temporary directory, $2 the final one,
+# $3 the pkg-config command, $4 the module. A failure states its cause on one line (perform shows it).
+RESOLVE_SCRIPT = r'''
+set -u
+set -f
+tmp=$1 final=$2 pc=$3 module=$4
+fail() { printf 'sconsrules: error: %s\n' "$*"; exit 3; }
+command -v "$pc" >/dev/null 2>&1 || fail "'$pc' is not installed where the toolchain runs (install pkg-config, or name it with pkg_config=)"
+mkdir -p "$tmp/lib" || exit 1
+if ! "$pc" --exists --print-errors "$module" 2>"$tmp/pkg-config.err"; then
+  fail "$pc: $(tail -n 1 "$tmp/pkg-config.err") (install the library's development package, or set pkg_config_path=)"
+fi
+cflags=$("$pc" --static --cflags "$module") || fail "$pc --static --cflags $module failed"
+libs=$("$pc" --static --libs "$module") || fail "$pc --static --libs $module failed"
+: >"$tmp/cflags.rsp"
+: >"$tmp/libs.rsp"
+: >"$tmp/origins.txt"
+for w in $cflags; do printf '%s\n' "$w" >>"$tmp/cflags.rsp"; done
+add() { printf '%s\n' "$1" >>"$tmp/libs.rsp"; }
+copy() {
+  [ -f "$1" ] || fail "$1, named by the .pc files of $module, does not exist"
+  sum=$(cksum <"$1" | tr ' ' '-') || exit 1
+  copy=lib/$sum/${1#/}
+  mkdir -p "$tmp/${copy%/*}" && cp "$1" "$tmp/$copy" || exit 1
+  add "$final/$copy"
+  printf '%s\n' "$1" >>"$tmp/origins.txt"
+}
+dirs=
+for w in $libs; do
+  case $w in
+    -L*) dirs="$dirs ${w#-L}" ;;
+    -l*)
+      n=${w#-l}
+      case " $LIBC_PARTS " in *" $n "*) add "$w"; continue ;; esac
+      found= shared=
+      for d in $dirs; do
+        if [ -f "$d/lib$n.a" ]; then found=$d/lib$n.a; break; fi
+        if [ -z "$shared" ] && [ -e "$d/lib$n.so" ]; then shared=$d/lib$n.so; fi
+      done
+      if [ -n "$found" ]; then copy "$found"
+      elif [ -n "$shared" ]; then fail "-l$n resolves only to the shared library $shared: a static link needs lib$n.a (install the library's static package)"
+      else fail "-l$n: no lib$n.a in the directories the .pc files name (${dirs# })"
+      fi ;;
+    *.a) copy "$w" ;;
+    *.so|*.so.[0-9]*) fail "$w is a shared library: a static link needs its .a (install the library's static package)" ;;
+    *) add "$w" ;;
+  esac
+done
+'''
+
+def pkg_config_resolve(pkg_config: str, module: str, out_tmp: str, out: str, env: Dict[str, str]) -> Command:
+    return Command(["sh", "-c", RESOLVE_SCRIPT, "pkgconfig", out_tmp, out, pkg_config, module],
+                   env=dict(env, LIBC_PARTS=LIBC_PARTS))
+
+
+def fetch_archive(spec, dest_tmp: str) -> Call:
+    return Call("sconsrules.execute.fetch:materialize", (spec, dest_tmp))
+
+
+def dockerfile_image(label: str, tag: str, dockerfile: str, context: str, out_tmp: str) -> Call:
+    return Call("sconsrules.execute.images:dockerfile_image", (label, tag, dockerfile, context, out_tmp))
+
+
+def scratch_image(tag: str, binary: str, ca_certs: bool, args: Sequence[str], platform: str, out_tmp: str) -> Call:
+    return Call("sconsrules.execute.images:scratch_image", (tag, binary, ca_certs, tuple(args), platform, out_tmp))

@@ -1,0 +1,176 @@
+"""The action model: what an artifact's build runs, as plain data, independent of where it runs.
+
+A Step is the commands that write a temporary path, how that output is checked, and the final path it is
+renamed to. Its signature covers every input that decides the bytes (argv, the environment that matters,
+toolchain identities, the policy), so SCons rebuilds exactly when one of them changes.
+"""
+import hashlib
+import shlex
+from typing import Any, Iterable, Optional, Tuple
+
+import attrs
+
+from ..verify import Policy
+
+
+def tmp_of(out: str) -> str:
+    """Where a step writes before its output is verified and renamed."""
+    return out + ".sconsrules-tmp"
+
+
+def read_response_file(path: str) -> list:
+    """The arguments of a response file as this project writes them: one per line."""
+    with open(path) as fh:
+        return [line.rstrip("\n") for line in fh if line.strip()]
+
+
+def _pairs(mapping):
+    return tuple(sorted((mapping or {}).items()))
+
+
+@attrs.frozen
+class Command:
+    argv: Tuple[str, ...] = attrs.field(converter=tuple)
+    env: Tuple[Tuple[str, str], ...] = attrs.field(default=(), converter=_pairs)  # decides the output: signed
+    cwd: Optional[str] = None
+    network: bool = False  # only module downloads; a container executor runs these apart
+    # Env vars whose `@file` words are replaced by the file's arguments when the command runs: cgo refuses
+    # response files, and some flags (a PkgConfigCLib's) exist only once an earlier step has run.
+    expand_env: Tuple[str, ...] = attrs.field(default=(), converter=tuple)
+
+    def at_run_time(self, extra: Iterable = (), rename: Optional[Tuple[str, str]] = None) -> "Command":
+        """This command with its response files expanded, `extra` (name, words) appended to its env, and the
+        path rename=(declared, actual) replaced wherever it occurs (the run's own temporary name)."""
+        env = dict(self.env)
+        if rename:
+            old, new = rename
+            env = {k: v.replace(old, new) for k, v in env.items()}
+        for name in self.expand_env:
+            words = []
+            for word in shlex.split(env.get(name, "")):
+                words += read_response_file(word[1:]) if word.startswith("@") else [word]
+            env[name] = shlex.join(words)
+        for name, words in extra:
+            env[name] = " ".join(filter(None, [env.get(name, ""), shlex.join(words)]))
+        argv = [a.replace(rename[0], rename[1]) for a in self.argv] if rename else self.argv
+        return attrs.evolve(self, argv=argv, env=env, expand_env=())
+
+    def render(self) -> str:
+        words = [f"{k}={shlex.quote(v)}" for k, v in self.env] + [shlex.quote(a) for a in self.argv]
+        line = " ".join(words)
+        return f"(cd {shlex.quote(self.cwd)} && {line})" if self.cwd else line
+
+
+
+@attrs.frozen
+class Call:
+    """A step's work done by a function of this package, in the scons process: fetching and unpacking an
+    archive, building an image through the Docker SDK. Data like a Command (a dotted function name and its
+    arguments), run by the native executor; the function raises RuleError for a stated cause."""
+
+    function: str  # "sconsrules.execute.fetch:materialize"
+    args: Tuple[Any, ...] = attrs.field(converter=tuple)
+    env: tuple = ()
+    cwd: Optional[str] = None
+    network: bool = False
+    expand_env: tuple = ()
+
+    @property
+    def argv(self) -> Tuple[str, ...]:
+        return (self.function,)
+
+    def at_run_time(self, extra: Iterable = (), rename: Optional[Tuple[str, str]] = None) -> "Call":
+        if not rename:
+            return self
+        old, new = rename
+        return attrs.evolve(self, args=[a.replace(old, new) if isinstance(a, str) else a for a in self.args])
+
+    def render(self) -> str:
+        return f"{self.function}{self.args!r}"
+
+
+@attrs.frozen
+class Outputs:
+    """What a step leaves. kind "file": the commands write `path`; "stamp": `path` is written after the
+    commands (with `stamp`, or the step's signature); "tree": `path` is a directory the commands fill, whose SCons
+    targets are its `members` or, with none declared, `path` + ".stamp" (written with `stamp`)."""
+
+    path: str
+    kind: str = attrs.field(default="file", validator=attrs.validators.in_(("file", "stamp", "tree")))
+    members: Tuple[str, ...] = ()  # tree: files that must be there (the SCons targets)
+    stamp: Optional[str] = None
+
+    @property
+    def stamp_path(self) -> Optional[str]:
+        return self.path + ".stamp" if self.kind == "tree" and not self.members else None
+
+
+@attrs.frozen
+class Verification:
+    """How the output is judged before it takes its name: None policy means it is not an artifact (a stamp,
+    an image ID, a source tree)."""
+
+    policy: Optional[Policy] = None
+    prechecks: Tuple[Tuple[str, Policy], ...] = ()  # inputs verified before any command runs
+    glob: Optional[str] = None  # tree outputs: verify the files this matches instead of the members
+    report: bool = False  # write <out>.verify.json beside the artifact
+    hint: Optional[str] = None  # what to do when verification fails, if better than the generic hint
+
+
+@attrs.frozen
+class Caching:
+    """How a step's result may be reused beyond SCons's own signatures."""
+
+    shared: bool = False  # a tree the per-machine output cache may hold (path-free contents)
+    # Go's build cache keys a cgo compile on flag strings and the package's own files, never on headers
+    # outside it: a digest of these inputs (and of the headers scanned from them) goes into this env var.
+    digest_env: Optional[str] = None
+    digest_inputs: Tuple[str, ...] = ()
+
+
+@attrs.frozen
+class Step:
+    rule: str  # "StaticCLib", "GoCgoBinary"
+    label: str  # the target's name as declared
+    config: str  # configuration directory name
+    what: str  # short description for the progress line
+    commands: Tuple[Any, ...]  # Command or Call
+    outputs: Outputs
+    verification: Verification = Verification()
+    identities: Tuple[str, ...] = ()  # toolchain versions
+    passenv: Tuple[Tuple[str, str], ...] = ()  # needed to run but not deciding the output (caches, proxies)
+    executor: str = "native"  # which executor runs the commands (a container configuration's key)
+    quiet: bool = False  # long build logs: kept in <out>.log, shown (their end) only when the step fails
+    caching: Caching = Caching()
+
+    @property
+    def out(self) -> str:
+        return self.outputs.path
+
+    @property
+    def tmp(self) -> str:
+        return tmp_of(self.out)
+
+    @property
+    def policy(self) -> Optional[Policy]:
+        return self.verification.policy
+
+    def targets(self) -> list:
+        """The paths SCons tracks for this step."""
+        o = self.outputs
+        if o.kind == "tree":
+            return [o.stamp_path] if o.stamp_path else [f"{o.path}/{m}" for m in o.members]
+        return [o.path] + ([o.path + ".verify.json"] if self.verification.report else [])
+
+    def signature(self, root: Optional[str] = None) -> str:
+        """A digest of everything that decides the artifact's bytes; with `root`, one that does not depend on
+        where the project is checked out (for caches shared between checkouts)."""
+        v = self.verification
+        text = repr((self.rule, self.label, self.config, self.out, [attrs.astuple(c) for c in self.commands],
+                     attrs.astuple(v.policy) if v.policy else None, self.identities,
+                     v.prechecks, self.executor, self.outputs.members, v.glob, self.caching.digest_env))
+        if self.outputs.stamp is not None:
+            text += repr(self.outputs.stamp)
+        if root:
+            text = text.replace(root, "<root>")
+        return hashlib.sha256(text.encode()).hexdigest()

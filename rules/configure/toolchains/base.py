@@ -1,0 +1,77 @@
+"""What every C toolchain provides: the commands of a configuration, an identity for signatures, and what it is.
+
+Toolchains are data plus a few methods. They never run anything themselves (the executor does), so the same
+command lines serve a native build and a container build. Rules ask a toolchain what it is (`executor`,
+`prefetch_modules`, `host_libraries`, `cache_dirs`) instead of testing its type.
+"""
+from typing import ClassVar, Dict, List, Optional, Tuple
+
+import attrs
+
+from ...errors import RuleError
+from ..identity import ToolIdentities
+
+
+@attrs.frozen
+class Toolchain:
+    """Base of the C toolchains; subclasses fill in the commands."""
+
+    name: ClassVar[str] = "base"
+    executor: ClassVar[str] = "native"  # "native": commands run on this machine; "container": in its image
+    prefetch_modules: ClassVar[bool] = False  # Go modules are downloaded by a step of their own (no network in builds)
+    host_libraries: ClassVar[bool] = True  # links against libraries of this machine (their listing is an input)
+    ids: ToolIdentities = attrs.field(factory=ToolIdentities, eq=False, hash=False, repr=False, kw_only=True)
+
+    def check_platform(self, platform, rule: str, target: str) -> None:
+        """Raise a RuleError when this toolchain cannot build for `platform`."""
+
+    def cc(self, platform) -> List[str]:
+        """argv prefix of the C compiler driver for `platform` (also Go's CC)."""
+        raise NotImplementedError
+
+    def ar(self, platform) -> List[str]:
+        """argv prefix of the archiver (`ar`); deterministic mode is asked for by its callers."""
+        raise NotImplementedError
+
+    def ranlib(self, platform) -> List[str]:
+        return ["ranlib"]
+
+    def default_copts(self, platform) -> List[str]:
+        """Flags before the user's copts. -O2: zig's no-opt default is Debug with UBSan traps (SIGILL at run time)."""
+        return ["-O2"]
+
+    def env(self, platform) -> Dict[str, str]:
+        """Environment variables the compiler needs (caches), passed through, not part of signatures."""
+        return {}
+
+    def identity(self) -> str:
+        """A string that changes whenever the toolchain could produce different bytes."""
+        raise NotImplementedError
+
+    def sources(self) -> tuple:
+        """Nodes every step in this toolchain depends on (a built image's ID file)."""
+        return ()
+
+    def go_sdk(self):
+        """The Go inside this toolchain, or None to use the host's `go` (env["GO"])."""
+        return None
+
+    def cache_dirs(self) -> Tuple[str, ...]:
+        """Directories of this machine the toolchain writes its caches to (never to appear in an artifact)."""
+        return ()
+
+    def prepare(self) -> None:
+        """Make what the commands need on this machine; called at build time, once per run, never when reading."""
+
+    def missing(self) -> Optional[str]:
+        """None when usable, otherwise the reason it is not."""
+        return None
+
+
+def host_only(toolchain: Toolchain, platform, rule: str, target: str) -> None:
+    if not platform.is_host():
+        raise RuleError(
+            rule, target,
+            f"toolchain '{toolchain.name}' builds only for the host, not {platform}",
+            "use toolchain='zig' (any architecture) or a container toolchain for cross builds",
+        )

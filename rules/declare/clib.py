@@ -1,0 +1,92 @@
+"""StaticCLib: a static C library (rules_cc's cc_library), built in the configuration of each user.
+
+Own includes/defines and those of deps travel to dependents through CcInfo; copts stay private.
+"""
+import os
+
+import attrs
+
+from ..actions import Outputs, Verification, commands, tmp_of
+from ..errors import RuleError
+from ..providers import CcInfo
+from . import attributes as declare
+from .rule import Rule
+
+
+@attrs.frozen
+class CLibAttrs:
+    name: str
+    srcs: tuple = attrs.field(default=(), converter=declare.node_list)
+    hdrs: tuple = attrs.field(default=(), converter=declare.node_list)
+    includes: tuple = attrs.field(default=(), converter=declare.string_list("includes"))
+    defines: tuple = attrs.field(default=(), converter=declare.string_list("defines"))
+    copts: tuple = attrs.field(default=(), converter=declare.string_list("copts"))
+    deps: tuple = attrs.field(default=(), converter=declare.node_list)
+    linkopts: tuple = attrs.field(default=(), converter=declare.string_list("linkopts"))
+    verify: tuple = attrs.field(default=None, converter=declare.relaxations)
+
+
+def resolve_files(env, rule, name, attribute, values, suffixes=None):
+    """Paths relative to the calling SConscript, as File nodes; a missing source is a read-time error."""
+    nodes = []
+    for value in values:
+        if not isinstance(value, str) and not hasattr(value, "abspath"):
+            raise RuleError(rule, name, f"{attribute} must list file paths, found {type(value).__name__} {value!r}")
+        node = env.File(value)
+        if not node.exists() and not node.has_builder():
+            raise RuleError(rule, name, f"{attribute}: file not found: {node.path}",
+                            "paths are relative to the SConscript that declares the target")
+        if suffixes and not node.name.endswith(suffixes):
+            raise RuleError(rule, name, f"{attribute}: {node.path} is not a {'/'.join(suffixes)} file")
+        nodes.append(node)
+    return tuple(nodes)
+
+
+def object_names(sources):
+    """Object paths for sources (relative to the SConscript): `a.o` for `a.c`, or `a.c.o` and `a.S.o` when two
+    sources share a stem, so that no two compiles write one object."""
+    stems = [os.path.splitext(rel.replace("..", "__"))[0] for rel in sources]
+    return [(stem if stems.count(stem) == 1 else rel.replace("..", "__")) + ".o" for stem, rel in zip(stems, sources)]
+
+
+class StaticCLib(Rule):
+    kind = "StaticCLib"
+    Attributes = CLibAttrs
+    library = True
+
+    def analyze(self):
+        env, a = self.env, self.attrs
+        self.srcs = resolve_files(env, self.kind, self.name, "srcs", a.srcs, (".c", ".s", ".S"))
+        self.hdrs = resolve_files(env, self.kind, self.name, "hdrs", a.hdrs)
+        self.includes = tuple(env.Dir(i).abspath for i in a.includes)
+        self.deps = self.lookup(a.deps, "deps")
+        if not self.srcs:
+            raise self.error("srcs is empty: a static library needs at least one .c file")
+        self.object_names = object_names([os.path.relpath(s.abspath, self.srcdir.abspath) for s in self.srcs])
+
+    def realize(self, config):
+        """The object and archive nodes of `config`; this library's CcInfo there."""
+        a, tc, plat = self.attrs, config.toolchain, config.platform
+        deps = self.providers(self.deps, config)
+        tc.check_platform(plat, self.kind, self.name)
+        visible = CcInfo.merge(CcInfo(includes=self.includes, defines=a.defines, headers=self.hdrs), deps)
+        outdir = self.outdir(config)
+        image = list(tc.sources())
+        policy = self.policy(plat)
+        inputs = list(visible.headers) + list(visible.flag_files) + image
+        flags = (list(tc.default_copts(plat)) + [f"-D{d}" for d in visible.defines]
+                 + [f"-I{i}" for i in visible.includes] + list(visible.flag_args()) + list(a.copts)
+                 + self.ctx.prefix_map_flags(self.env))
+        objects = []
+        for src, rel in zip(self.srcs, self.object_names):
+            obj = os.path.join(outdir, "_objs", self.name, rel)
+            compile_ = commands.cc_compile(tc.cc(plat), src.abspath, tmp_of(obj), flags)
+            step = self.step(config, f"compile {src.path}", [compile_], Outputs(obj), Verification(policy))
+            objects += self.nodes(step, [src] + inputs, config, scan_paths=visible.scan_paths(src.dir.abspath))
+        archive = os.path.join(outdir, f"lib{self.name}.a")
+        archive_ = commands.ar_archive(tc.ar(plat), tmp_of(archive), [o.abspath for o in objects])
+        step = self.step(config, "archive", [archive_], Outputs(archive), Verification(policy))
+        node = self.nodes(step, objects + image, config, provides=True)[0]
+        own = CcInfo(includes=self.includes, defines=a.defines, headers=self.hdrs, archives=(node,),
+                     linkopts=(a.linkopts,) if a.linkopts else ())
+        return CcInfo.merge(own, deps)

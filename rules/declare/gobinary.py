@@ -1,0 +1,143 @@
+"""GoCgoBinary: a Go package built with cgo against StaticCLib cdeps, one artifact per platform.
+
+How the link is made static and reproducible is in actions/commands.py (go_link_flags, go_build).
+"""
+import hashlib
+import os
+import re
+
+import attrs
+import SCons.Node
+
+from ..actions import Caching, Outputs, Verification, commands, tmp_of
+from ..configure.config import target_platforms, toolchain_name
+from ..configure.toolchains.go import module_fetch_env
+from ..providers import CcInfo
+from . import attributes as declare
+from .gosrc import GoSourceError, find_module_root, read_module
+from .rule import Rule
+
+go_quote = commands.go_quote
+
+
+def _x_defs(value):
+    if value is None:
+        return ()
+    if not isinstance(value, dict):
+        raise declare.AttributeError_(f"x_defs must be a dict of 'importpath.name' to string, not {type(value).__name__}")
+    for k, v in value.items():
+        if not isinstance(k, str) or not isinstance(v, str):
+            raise declare.AttributeError_(f"x_defs entries must be strings, found {k!r}: {v!r}")
+        if not re.fullmatch(r"[^\s=]+\.[^\s=.]+", k):
+            raise declare.AttributeError_(f"x_defs: {k!r} must name a variable as 'importpath.name', e.g. 'main.version'")
+        try:
+            go_quote(f"-X={k}={v}")
+        except ValueError as exc:
+            raise declare.AttributeError_(f"x_defs: {exc}") from None
+    return tuple(sorted(value.items()))
+
+
+@attrs.frozen
+class GoBinaryAttrs:
+    name: str
+    package: str = attrs.field(default=".")
+    module: str = None
+    cdeps: tuple = attrs.field(default=(), converter=declare.node_list)
+    platforms: tuple = attrs.field(default=None)
+    toolchain: object = None
+    gotags: tuple = attrs.field(default=(), converter=declare.string_list("gotags"))
+    x_defs: tuple = attrs.field(default=None, converter=_x_defs)
+    static: bool = attrs.field(default=True, converter=declare.boolean("static"))
+    strip: bool = attrs.field(default=True, converter=declare.boolean("strip"))
+    verify: tuple = attrs.field(default=None, converter=declare.relaxations)
+
+    @package.validator
+    def _package(self, attribute, value):
+        if not isinstance(value, str) or not value:
+            raise declare.AttributeError_("package must be a path relative to the module root, e.g. './cmd/app'")
+        if os.path.isabs(value) or os.path.normpath(value).split(os.sep)[0] == "..":
+            raise declare.AttributeError_(f"package {value!r} must stay inside the module root")
+
+
+class GoCgoBinary(Rule):
+    kind = "GoCgoBinary"
+    Attributes = GoBinaryAttrs
+
+    def analyze(self):
+        a = self.attrs
+        start = self.env.Dir(a.module).abspath if a.module else self.srcdir.abspath
+        root = find_module_root(start) if not a.module else start
+        if not root or not os.path.isfile(os.path.join(root, "go.mod")):
+            raise self.error(f"no go.mod found at or above {start}", "set module= to the directory holding go.mod")
+        try:
+            self.module = read_module(root)
+            self.inputs = self.ctx.gosrc.package_inputs(self.module, a.package)
+            clause = self.ctx.gosrc.package_name(os.path.join(root, a.package))
+        except GoSourceError as exc:
+            raise self.error(str(exc), "package= is relative to the module root (the go.mod directory)") from None
+        if clause != "main":
+            raise self.error(f"package {a.package} is not a main package (package {clause})",
+                             "point package= at the directory of a `package main` with func main")
+        self.cdeps = self.lookup(a.cdeps, "cdeps")
+
+    def returned(self):
+        """One node per platform: the target's own platforms= narrowed by --platforms, else the selected ones."""
+        platforms = target_platforms(self.env, self.ctx.options, self.kind, self.name, self.attrs.platforms)
+        configs = self.configurations(platforms, toolchain_name(self.env, self.ctx.options, self.attrs.toolchain))
+        nodes = SCons.Node.NodeList(self.ctx.registry.realize(self, c) for c in configs)
+        self.env.Alias(self.name, nodes)
+        return nodes
+
+    def realize(self, config):
+        """The binary's node in `config`."""
+        a, tc, plat = self.attrs, config.toolchain, config.platform
+        cc = CcInfo.merge(CcInfo(), self.providers(self.cdeps, config))
+        go = tc.go_sdk() or self.ctx.go_sdk(self.env, self.kind, self.name)
+        extra = list(tc.sources())
+        if tc.prefetch_modules:
+            extra.append(self._download_modules(config, go, extra))
+        cflags = (list(tc.default_copts(plat)) + [f"-D{d}" for d in cc.defines] + [f"-I{i}" for i in cc.includes]
+                  + list(cc.flag_args()) + self.ctx.prefix_map_flags(self.env)
+                  # An image's system headers can change while its compiler's version (all Go asks) does not.
+                  + [f"-DSCONSRULES_TOOLCHAIN={hashlib.sha256(tc.identity().encode()).hexdigest()[:16]}"])
+        out = os.path.join(self.outdir(config), self.name)
+        pkg = a.package if a.package.startswith(".") else "./" + a.package
+        build = commands.go_build(go.exe, pkg, tmp_of(out), a.gotags, commands.go_link_flags(a.static, a.strip, a.x_defs),
+                                  self.module.root, commands.cgo_env(plat, tc.cc(plat), cflags,
+                                                                     list(cc.link_args()) + list(cc.flat_linkopts)))
+        policy = self.policy(plat, static=a.static, stripped=a.strip, go=True, cgo=True, trimpath=True,
+                             leak_paths=self.ctx.leak_paths(self.env, go, tc), leak_dwarf=a.strip)
+        # cdeps archives are checked again before the link: a foreign or glibc-built archive fails with the
+        # verifier's reason instead of a linker error.
+        prechecks = tuple((x.abspath, self.policy(plat)) for x in cc.archive_files)
+        # What the cgo compiles read beyond the package (Go's cache does not see it): headers, response
+        # files of flags, the image. Archives are left out: a .c edit relinks without recompiling cgo code.
+        digest_inputs = tuple(n.abspath for n in list(cc.headers) + list(cc.flag_files) + list(tc.sources()))
+        step = self.step(config, f"go build {pkg}", [build], Outputs(out),
+                         Verification(policy, prechecks=prechecks, report=True),
+                         identities=(tc.identity(), go.identity()), passenv={**go.passenv(), **tc.env(plat)},
+                         mounts=(self.module.root,), caching=Caching(digest_env="CGO_CFLAGS", digest_inputs=digest_inputs))
+        sources = ([self.env.File(f) for f in self.inputs] + list(cc.archives) + list(cc.headers) + list(cc.flag_files)
+                   + extra)
+        node = self.nodes(step, sources, config, scan_paths=cc.scan_paths())[0]
+        self.ctx.registry.binaries.append((node, self, config))
+        return node
+
+    def _download_modules(self, config, go, image):
+        """Fetching modules is its own step, the only one given the network; go.sum verifies what arrives.
+
+        One per module and configuration, so binaries of one module share it.
+        """
+        root = self.module.root
+
+        def make():
+            rel = os.path.relpath(root, self.env.Dir("#").abspath).replace("..", "__")
+            out = os.path.join(self.ctx.build_dir(self.env), config.dirname, "_gomod", rel, "download.stamp")
+            fetch = module_fetch_env(self.ctx.identities, self.env.subst(self.env.get("GO", "go")))
+            step = self.step(config, "go mod download", [commands.go_mod_download(go.exe, root)],
+                             Outputs(out, kind="stamp"), passenv=fetch, mounts=(root,), quiet=True)
+            step = attrs.evolve(step, label=os.path.basename(root))
+            sums = [os.path.join(root, f) for f in ("go.mod", "go.sum") if os.path.exists(os.path.join(root, f))]
+            return self.nodes(step, [self.env.File(f) for f in sums] + image, config)[0]
+
+        return self.ctx.memo(("go mod download", root, config), make)

@@ -1,0 +1,204 @@
+"""Performing a Step: commands to a temporary path, verify, then rename, so that nothing unverified ever
+sits at a target path (SCons keeps a failed action's output and may later call it up to date).
+
+An executor decides only where a command runs (native.py: this machine; container.py: a builder container);
+everything else here is shared by every executor. The phases, in order: prepare, precheck, restore from the
+output cache, run the commands, check the outputs exist, verify, report, store in the cache, publish.
+"""
+import fnmatch
+import json
+import os
+import signal
+import sys
+import threading
+
+from ..errors import RuleError
+from ..verify import MalformedInput, verify_file
+from . import cache
+from .run import run_tmp, write_atomic
+from .tree import remove
+
+_print_lock = threading.Lock()
+QUIET_TAIL = 60
+
+
+def _emit(text):
+    with _print_lock:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        sys.stdout.flush()
+
+
+def _failure(step, report, subject):
+    first = report.failures[0]
+    more = f" (+{len(report.failures) - 1} more)" if len(report.failures) > 1 else ""
+    return f"[{step.config}] verify failed{subject}: {first.check}: {first.reason}: {first.evidence}{more}"
+
+
+def _verify(step, path, policy, subject=""):
+    try:
+        return verify_file(path, policy)
+    except MalformedInput as exc:
+        raise RuleError(step.rule, step.label, f"[{step.config}] verify{subject}: {exc}") from None
+
+
+ERROR_PREFIX = "sconsrules: error: "  # how a script of ours states why it failed, in one line
+
+
+def _stated_cause(output):
+    for line in reversed(output.splitlines()):
+        if line.startswith(ERROR_PREFIX):
+            return line[len(ERROR_PREFIX):].strip()
+    return None
+
+
+def _signalled(number):
+    """What a command ended by a signal says: Ctrl-C is an interruption, not a compiler failure."""
+    try:
+        name = signal.Signals(number).name
+    except ValueError:
+        name = f"signal {number}"
+    if number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        return f"was interrupted ({name})"
+    return f"was killed by {name}" + (" (out of memory?)" if number == signal.SIGKILL else "")
+
+
+def _expected(step, tmp):
+    """The files a step must produce: its output, or the members of a directory output."""
+    return [os.path.join(tmp, m) for m in step.outputs.members] or [tmp]
+
+
+def _judged(step, tmp):
+    """The files the policy judges: what the step must produce, or what its verification glob matches."""
+    pattern = step.verification.glob
+    if pattern is None:
+        return _expected(step, tmp)
+    found = []
+    for root, _, files in os.walk(tmp):
+        for name in files:
+            rel = os.path.relpath(os.path.join(root, name), tmp)
+            if fnmatch.fnmatch(rel, pattern):
+                found.append(os.path.join(tmp, rel))
+    return sorted(found)
+
+
+def _error(step, cause, hint=None):
+    return RuleError(step.rule, step.label, f"[{step.config}] {cause}" if step.config else cause, hint)
+
+
+def _prepare(step):
+    """This run's temporary path, empty, and nothing at the final path (a failure leaves nothing there)."""
+    os.makedirs(os.path.dirname(step.out), exist_ok=True)
+    tmp = run_tmp(step.tmp)
+    remove(tmp)
+    remove(step.out)
+    if step.outputs.stamp_path:
+        remove(step.outputs.stamp_path)
+    return tmp
+
+
+def _precheck(step):
+    """Inputs that must pass the verifier before any command runs (archives about to be linked)."""
+    for path, policy in step.verification.prechecks:
+        subject = f" for input {os.path.basename(path)}"
+        report = _verify(step, path, policy, subject)
+        if not report.ok:
+            raise RuleError(step.rule, step.label, _failure(step, report, subject),
+                            "rebuild that library with a musl toolchain for this platform")
+
+
+def _log(step, command, output, code):
+    """A quiet step's output goes to <out>.log (its end is shown on failure); another's is shown as it is."""
+    if step.quiet:
+        with open(step.out + ".log", "a" if command is not step.commands[0] else "w") as fh:
+            fh.write(output)
+        if code != 0:
+            tail = output.splitlines()[-QUIET_TAIL:]
+            _emit("\n".join(tail) + f"\nsconsrules: last {len(tail)} lines shown; the whole log: {step.out}.log")
+    elif output.strip():
+        _emit(output)
+
+
+def _run_commands(step, executor, tmp, digest):
+    extra = [(step.caching.digest_env, [f"-DSCONSRULES_CINPUTS={digest}"])] if step.caching.digest_env and digest else []
+    for command in step.commands:
+        try:
+            runnable = command.at_run_time(extra, rename=(step.tmp, tmp))
+        except OSError as exc:
+            raise _error(step, f"cannot read {exc.filename}: {exc.strerror}",
+                         "a dependency's response file is missing: rebuild it") from None
+        try:
+            code, output = executor.run(runnable, dict(step.passenv), (step.rule, step.label))
+        except OSError as exc:
+            raise _error(step, f"cannot run {command.argv[0]}: {exc.strerror}",
+                         "check that the toolchain is installed") from None
+        _log(step, command, output, code)
+        if code < 0:
+            raise _error(step, f"{step.what} {_signalled(-code)}")
+        if code != 0:
+            cause = _stated_cause(output)
+            if cause:
+                raise _error(step, cause)
+            _emit(f"sconsrules: failed command ({executor.name}):\n  {command.render()}")
+            raise _error(step, f"{step.what} failed (exit {code})", "see the compiler output above")
+
+
+def _check_outputs(step, tmp):
+    if step.outputs.kind == "stamp":
+        with open(tmp, "w") as fh:
+            fh.write((step.outputs.stamp or step.signature()) + "\n")
+        return
+    if step.outputs.kind == "tree" and not os.path.isdir(tmp):
+        raise _error(step, f"{step.what} did not produce its directory")
+    for path in _expected(step, tmp) if step.outputs.kind == "file" or step.outputs.members else ():
+        if not os.path.isfile(path):
+            what = os.path.relpath(path, tmp) if step.outputs.members else "its output"
+            raise _error(step, f"{step.what} did not produce {what}",
+                         "check the declared outputs against what the build installs")
+
+
+def _verify_outputs(step, tmp):
+    """Every judged file against the policy; the last report (a file output's only one) is returned."""
+    report = None
+    for path in _judged(step, tmp):
+        subject = f" for {os.path.relpath(path, tmp)}" if step.outputs.members else ""
+        report = _verify(step, path, step.policy, subject)
+        if not report.ok:
+            raise RuleError(step.rule, step.label, _failure(step, report, subject), step.verification.hint or
+                            "the artifact was not kept; fix the flags or toolchain, or relax the check with verify=")
+    return report
+
+
+def _write_report(step, report):
+    data = report.to_json()
+    data.update(file=os.path.basename(step.out), rule=step.rule, target=step.label, config=step.config)
+    write_atomic(step.out + ".verify.json", json.dumps(data, indent=1, sort_keys=True))
+
+
+def _publish(step, tmp):
+    os.replace(tmp, step.out)
+    if step.outputs.stamp_path:
+        write_atomic(step.outputs.stamp_path, (step.outputs.stamp or step.signature()) + "\n")
+
+
+def perform(step, executor, cache_key=None, digest=None):
+    """Build `step`; raise RuleError (nothing left at its outputs) on any failure.
+
+    With a cache_key (shared tree outputs), a verified tree stored earlier replaces running the commands.
+    `digest` (of the step's digest_inputs) is appended to its commands' digest_env as a define.
+    """
+    tmp = _prepare(step)
+    try:
+        _precheck(step)
+        restored = cache_key is not None and cache.restore(cache_key, tmp, f"{step.rule} '{step.label}'")
+        if not restored:
+            _run_commands(step, executor, tmp, digest)
+        _check_outputs(step, tmp)
+        report = _verify_outputs(step, tmp) if step.policy is not None else None
+        if step.verification.report:
+            _write_report(step, report)
+        if cache_key is not None and not restored:
+            cache.store(cache_key, tmp)
+        _publish(step, tmp)
+        return report
+    finally:
+        remove(tmp)
