@@ -108,6 +108,7 @@ class Context:
         self._build_dirs: Dict[str, str] = {}  # "#build" -> its absolute path (looked up on every step's path)
         self._dirnames: Dict[str, Configuration] = {}
         self._prepared: set = set()
+        self.steps: List[Step] = []  # every Step declared in this run, in order (what analysis tests inspect)
         self.builder = SCons.Builder.Builder(action=STEP_ACTION)
         self.scanning_builder = SCons.Builder.Builder(action=STEP_ACTION, source_scanner=_include_scanner())
         atexit.register(self.close)
@@ -260,6 +261,7 @@ class Context:
         builder = self.builder if scan_paths is None else self.scanning_builder
         extra = {} if scan_paths is None else {"CPPPATH": list(scan_paths)}
         nodes = builder(env, targets, sources, **extra, **{STEP_SIG: step.signature()})
+        self.steps.append(step)
         for node in nodes:
             node.attributes.sconsrules_step = step
             node.attributes.sconsrules_toolchain = toolchain

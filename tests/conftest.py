@@ -109,6 +109,17 @@ def project(tmp_path):
     return Project(tmp_path / "proj")
 
 
+@pytest.fixture
+def analysis(tmp_path, monkeypatch):
+    """A read phase in this process (tests/analysis.py): declare rules, inspect the Steps; nothing runs."""
+    import SCons.Node.FS
+    from analysis import Analysis
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(SCons.Node.FS, "default_fs", SCons.Node.FS.default_fs)
+    return Analysis(tmp_path / "proj")
+
+
 def run_binary(path, platform):
     """Run a built artifact natively (amd64 host) or under qemu-user."""
     return run_binary_args(path, platform, [])

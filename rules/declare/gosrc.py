@@ -107,7 +107,7 @@ def _embedded(pkg_dir, pattern):
 
 
 class GoSourceIndex:
-    """Memoized per process: one SConstruct with many binaries reads each package once."""
+    """Memoized per run (one per Context): one SConstruct with many binaries reads each package once."""
 
     def __init__(self):
         self._packages = {}

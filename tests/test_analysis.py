@@ -1,0 +1,251 @@
+"""Analysis tests: each rule and toolchain declared in-process, asserting the exact Steps (argv, env, inputs,
+outputs) the build would run. Real builds of the same rules are in test_build.py, test_container.py and
+test_examples.py; here nothing runs, so the whole file takes about a second."""
+import os
+
+import pytest
+
+from sconsrules.actions import Call
+from sconsrules.configure.platform import Platform
+from sconsrules.configure.toolchains.container import ContainerToolchain
+
+AMD64, ARM64 = Platform.parse("linux/amd64"), Platform.parse("linux/arm64")
+GO_MOD = "module example.com/app\n\ngo 1.22\n"
+MAIN_GO = 'package main\n\n// #include "b.h"\nimport "C"\n\nfunc main() {}\n'
+
+
+def libraries(a):
+    a.write("a/a.c", "int a(void) { return 1; }\n")
+    a.write("a/include/a.h", "int a(void);\n")
+    a.write("b/b.c", '#include "a.h"\nint b(void) { return a(); }\n')
+    a.write("b/b.h", "int b(void);\n")
+    liba = a.env.StaticCLib("a", srcs=["a/a.c"], hdrs=["a/include/a.h"], includes=["a/include"], defines=["A_API=1"],
+                            copts=["-Wall"], linkopts=["-lm"])
+    return a.env.StaticCLib("b", srcs=["b/b.c"], hdrs=["b/b.h"], includes=["b"], deps=[liba], copts=["-Wextra"])
+
+
+def test_static_c_lib_compiles_with_what_deps_give_and_archives_deterministically(analysis):
+    a = analysis
+    a.env["SCONSRULES_PLATFORMS"] = ["linux/arm64"]
+    nodes = libraries(a)
+    root, out = a.root, a.path("build", "linux-arm64-musl-zig")
+    compile_b = a.step("StaticCLib", "compile b/b.c")
+    assert compile_b.label == "b" and compile_b.config == "linux-arm64-musl-zig" and compile_b.executor == "native"
+    obj = f"{out}/_objs/b/b/b.o"
+    assert list(compile_b.commands[0].argv) == [
+        a.zig_exe, "cc", "-target", "aarch64-linux-musl", "-c", f"{root}/b/b.c", "-o", obj + ".sconsrules-tmp",
+        "-O2", "-DA_API=1", f"-I{root}/b", f"-I{root}/a/include", "-Wextra", f"-ffile-prefix-map={root}=."]
+    assert "-Wall" not in compile_b.commands[0].argv  # copts stay private
+    assert compile_b.out == obj and compile_b.outputs.kind == "file"
+    assert compile_b.policy.platform == ARM64 and compile_b.identities == ("zig 0.14.0",)
+    archive_b = [s for s in a.steps("StaticCLib", "archive") if s.label == "b"][0]
+    assert list(archive_b.commands[0].argv) == [a.zig_exe, "ar", "rcsD", f"{out}/libb.a.sconsrules-tmp", obj]
+    assert [n.abspath for n in nodes] == [f"{out}/libb.a"]
+    assert dict(compile_b.passenv)["ZIG_GLOBAL_CACHE_DIR"]  # caches pass through, outside the signature
+
+
+def test_go_cgo_binary_links_the_transitive_archives_statically(analysis):
+    a = analysis
+    libb = libraries(a)
+    a.write("go.mod", GO_MOD)
+    a.write("main.go", MAIN_GO)
+    nodes = a.env.GoCgoBinary("app", cdeps=[libb], platforms=["linux/amd64", "linux/arm64"], x_defs={"main.v": "1 2"})
+    assert [n.abspath for n in nodes] == [a.path("build", "linux-amd64-musl-zig", "app"),
+                                          a.path("build", "linux-arm64-musl-zig", "app")]
+    build = [s for s in a.steps("GoCgoBinary") if s.config == "linux-arm64-musl-zig"][0]
+    command = build.commands[0]
+    assert list(command.argv) == [
+        a.go_exe, "build", "-trimpath", "-buildvcs=false", "-tags", "netgo,osusergo", "-ldflags",
+        "-s -w -linkmode=external '-extldflags=-static -s' -buildid= '-X=main.v=1 2'",
+        "-o", build.out + ".sconsrules-tmp", "."]
+    env = dict(command.env)
+    out = a.path("build", "linux-arm64-musl-zig")
+    assert env["CC"] == f"{a.zig_exe} cc -target aarch64-linux-musl"
+    assert env["GOARCH"] == "arm64" and env["GOOS"] == "linux" and env["CGO_ENABLED"] == "1"
+    assert env["GOFLAGS"] == "" and env["GOTOOLCHAIN"] == "local" and env["GOENV"] == "off"
+    assert env["CGO_LDFLAGS"] == f"{out}/libb.a {out}/liba.a -lm"  # each library before what it needs
+    assert f"-I{a.root}/a/include" in env["CGO_CFLAGS"] and "-DA_API=1" in env["CGO_CFLAGS"]
+    assert command.cwd == a.root and command.expand_env == ("CGO_CFLAGS", "CGO_LDFLAGS")
+    v = build.verification
+    assert v.report and v.policy.static and v.policy.go and v.policy.cgo and v.policy.stripped
+    assert [p for p, _ in v.prechecks] == [f"{out}/libb.a", f"{out}/liba.a"]
+    assert a.root in v.policy.leak_paths
+    assert build.caching.digest_env == "CGO_CFLAGS" and build.identities[1] == "go version go1.24.0 linux/amd64"
+    assert not a.steps(what="go mod download")  # a native toolchain uses this machine's module cache
+
+
+def test_a_container_toolchain_downloads_modules_in_a_step_of_its_own(analysis):
+    a = analysis
+    a.write("go.mod", GO_MOD)
+    a.write("go.sum", "")
+    a.write("main.go", "package main\n\nfunc main() {}\n")
+    tc = ContainerToolchain(name="ctr-builder", display="builder:1", cc_command=("gcc",), cxx_command=("g++",),
+                            ar_command=("ar",), go_command="go", platforms=(AMD64,), image="builder:1",
+                            resolved_id="sha256:" + "1" * 64, ids=a.ctx.identities)
+    a.env.GoCgoBinary("app", toolchain=tc, platforms=["linux/amd64"])
+    download = a.step(what="go mod download")
+    build = a.step("GoCgoBinary", "go build")
+    assert download.commands[0].network and list(download.commands[0].argv) == ["go", "mod", "download"]
+    assert download.outputs.kind == "stamp" and download.executor == build.executor == \
+        "ctr-builder/linux-amd64-musl-ctr-builder"
+    assert not build.commands[0].network and build.commands[0].argv[0] == "go"
+    assert dict(build.commands[0].env)["CC"] == "gcc"
+    assert build.identities[0] == "image sha256:" + "1" * 64
+    mounts = a.ctx.executors[build.executor].mounts
+    assert (a.path("build", "linux-amd64-musl-ctr-builder"), False) in mounts and (a.root, True) in mounts
+
+
+def test_two_toolchains_never_share_an_output_tree(analysis):
+    a = analysis
+    a.write("a.c", "int a;\n")
+    one, two = (ContainerToolchain(name="ctr-x", display=image, cc_command=("gcc",), cxx_command=("g++",),
+                                   ar_command=("ar",), go_command="go", platforms=(AMD64,), image=image,
+                                   resolved_id="sha256:" + digit * 64, ids=a.ctx.identities)
+                for image, digit in (("x:1", "1"), ("x/1", "2")))
+    a.env["SCONSRULES_PLATFORMS"] = ["linux/amd64"]
+    a.env["SCONSRULES_TOOLCHAIN"] = one
+    a.env.StaticCLib("a", srcs=["a.c"])
+    a.env["SCONSRULES_TOOLCHAIN"] = two
+    line = a.error("env.StaticCLib('b', srcs=['a.c'])")
+    assert line.startswith("sconsrules: StaticCLib 'b': two different toolchains would build into "
+                           "build/linux-amd64-musl-ctr-x: image sha256:1")
+    assert "hint: give the container toolchains distinct names with name=" in line
+
+
+def test_musl_gcc_builds_for_the_host_only(analysis):
+    a = analysis
+    a.write("a.c", "int a;\n")
+    a.env["SCONSRULES_TOOLCHAIN"] = a.musl_gcc
+    other = "linux/arm64" if Platform.host() == AMD64 else "linux/amd64"
+    a.env["SCONSRULES_PLATFORMS"] = [other]
+    assert a.error("env.StaticCLib('a', srcs=['a.c'])") == (
+        f"sconsrules: StaticCLib 'a': toolchain 'musl-gcc' builds only for the host, not {other} (hint: use "
+        "toolchain='zig' (any architecture) or a container toolchain for cross builds)")
+    assert not a.ctx.steps
+
+
+def test_source_archive_is_one_step_whose_work_is_a_call(analysis):
+    a = analysis
+    sha = "a" * 64
+    first = a.env.SourceArchive("zlib-1.3", urls=["https://example.invalid/zlib-1.3.tar.gz"], sha256=sha.upper(),
+                                strip_prefix="zlib-1.3/", max_entries=10)
+    again = a.env.SourceArchive("zlib-1.3", urls=["https://example.invalid/zlib-1.3.tar.gz"], sha256=sha,
+                                strip_prefix="zlib-1.3", max_entries=10)
+    assert first is again and len(a.steps("SourceArchive")) == 1
+    step = a.step("SourceArchive")
+    dest = a.path("build", "_src", "zlib-1.3-aaaaaaaaaaaa")
+    call = step.commands[0]
+    assert isinstance(call, Call) and call.function == "sconsrules.execute.fetch:materialize"
+    spec, tmp = call.args
+    assert (spec.sha256, spec.strip_prefix, spec.limits.max_entries) == (sha, "zlib-1.3", 10)
+    assert tmp == dest + ".sconsrules-tmp" and step.outputs.kind == "tree" and step.policy is None
+    assert step.targets() == [dest + ".stamp"] and first.attributes.sconsrules_source_dir == dest
+    assert step.outputs.stamp == f"{sha} zlib-1.3"  # what dependents' signatures see: not how it was fetched
+
+
+def test_foreign_c_lib_builds_in_a_scratch_copy_and_installs_with_destdir(analysis):
+    a = analysis
+    a.write("src/CMakeLists.txt", "project(x C)\n")
+    a.env["SCONSRULES_PLATFORMS"] = ["linux/arm64"]
+    a.env.ForeignCLib("x", source="src", build="cmake", configure_args=["-DCPU={cpu}"], outputs=["lib/libx.a"],
+                      env={"X_MODE": "fast"})
+    step = a.step("ForeignCLib")
+    out = a.path("build", "linux-arm64-musl-zig", "_foreign", "x")
+    assert step.outputs.kind == "tree" and step.outputs.members == ("usr/local/lib/libx.a",)
+    assert step.targets() == [out + "/usr/local/lib/libx.a"] and step.caching.shared and step.quiet
+    argv = step.commands[0].argv
+    assert argv[:2] == ("sh", "-c")
+    script = argv[2]
+    assert f"cp -a {a.root}/src/. {out}.work/" in script
+    assert "-DCPU=aarch64" in script and f"DESTDIR={out}.sconsrules-tmp cmake --install _sconsrules_build" in script
+    assert dict(step.commands[0].env)["X_MODE"] == "fast" and dict(step.commands[0].env)["SOURCE_DATE_EPOCH"] == "0"
+    assert "MAKEFLAGS" in dict(step.passenv)  # -j is passed through, never signed
+
+
+def test_pkg_config_c_lib_resolves_at_build_time_into_response_files(analysis):
+    a = analysis
+    a.env["SCONSRULES_PLATFORMS"] = ["linux/amd64"]
+    os.makedirs(a.path("sysroot", "x86_64", "lib", "pkgconfig"))
+    a.env.PkgConfigCLib("ssl", module="openssl", pkg_config_path=["sysroot/{cpu}/lib/pkgconfig"])
+    step = a.step("PkgConfigCLib")
+    out = a.path("build", "linux-amd64-musl-zig", "_pkgconfig", "ssl")
+    command = step.commands[0]
+    assert list(command.argv[3:]) == ["pkgconfig", out + ".sconsrules-tmp", out, "pkg-config", "openssl"]
+    assert dict(command.env)["PKG_CONFIG_LIBDIR"] == a.path("sysroot", "x86_64", "lib", "pkgconfig")
+    assert step.outputs.members == ("cflags.rsp", "libs.rsp") and step.verification.glob == "lib/*.a"
+    assert len(step.identities) == 2  # the toolchain, and the listing of the search path on this machine
+
+
+# Read-time errors, in this process: one line naming the rule, the target and the cause (+ hint).
+GO_PROJECT = {"go.mod": GO_MOD, "main.go": 'package main\n\n// #include "a.h"\nimport "C"\n\nfunc main() {}\n',
+              "a.c": "int a;\n", "a.h": "", "sub/x.txt": "", "lib/lib.go": "package lib\n"}
+CASES = [
+    ("env.StaticCLib('a', srcs=['a.c'], copst=['-O2'])",
+     "StaticCLib 'a': unknown attribute 'copst' (hint: did you mean 'copts'?)"),
+    ("env.StaticCLib('a', srcs=['a.c'], defines='X=1', copts=[3])",
+     "StaticCLib 'a': copts must be a list of strings, found int 3"),
+    ("env.StaticCLib('a', srcs=['missing.c'])",
+     "StaticCLib 'a': srcs: file not found: missing.c (hint: paths are relative to the SConscript"),
+    ("env.StaticCLib('a', srcs=[])", "StaticCLib 'a': srcs is empty"),
+    ("env.StaticCLib('a', srcs=['a.c'], deps=['nope'])",
+     "StaticCLib 'a': deps: 'nope': no library of that name is declared (yet)"),
+    ("env.StaticCLib('a', srcs=['a.c'], deps=[File('a.c')])", "StaticCLib 'a': deps: 'a.c' is not a library declared with"),
+    ("env.StaticCLib('a\\nb', srcs=['a.c'])", "StaticCLib 'a\\nb': the first argument must be the target's name"),
+    ("env.StaticCLib('a/b', srcs=['a.c'])", "StaticCLib 'a/b': the first argument must be the target's name"),
+    ("env.SourceArchive('../../../x', urls=['file:///x.tgz'], sha256='0' * 64)",
+     "SourceArchive '../../../x': the first argument must be the target's name"),
+    ("env.SourceArchive('', urls=['file:///x.tgz'], sha256='0' * 64)",
+     "SourceArchive: the first argument must be the target's name"),
+    ("env.SourceArchive(7, urls=['file:///x.tgz'], sha256='0' * 64)",
+     "SourceArchive 'int 7': the first argument must be the target's name"),
+    ("env.SourceArchive('x', urls=['file:///x.tgz'], sha256='0' * 64, max_bytes=-1)",
+     "SourceArchive 'x': max_bytes must be a positive whole number, not -1"),
+    ("env.SourceArchive('x', urls=['ftp://x/x.tgz'], sha256='0' * 64)",
+     "SourceArchive 'x': urls must be a list of http://, https:// or file:// URLs"),
+    ("env.SourceArchive('x', urls=['file:///x.tgz'], sha256='abc')",
+     "SourceArchive 'x': sha256 must be the archive's 64-hex-digit SHA-256 (hint: sha256sum FILE)"),
+    ("env.ForeignCLib('f', source=Dir('nodir'), build='make', outputs=['lib/libf.a'])",
+     "ForeignCLib 'f': source 'nodir' is neither a SourceArchive nor an existing directory"),
+    ("env.ForeignCLib('f', source='sub', build='make', outputs=['lib/libf.a'], install_prefix='/../../../tmp/x')",
+     "ForeignCLib 'f': install_prefix must be an absolute path such as '/usr/local', without '..'"),
+    ("env.ForeignCLib('f', source='sub', build='make', outputs=['lib/libf.a'], install_prefix=5)",
+     "ForeignCLib 'f': install_prefix must be an absolute path such as '/usr/local', without '..', not 5"),
+    ("env.ForeignCLib('f', source='sub', build='ninja', outputs=['lib/libf.a'])",
+     "ForeignCLib 'f': build must be one of configure-make, cmake, make, not 'ninja'"),
+    ("env.PkgConfigCLib('p')", "PkgConfigCLib 'p': module must name a pkg-config module"),
+    ("env.GoCgoBinary('app', package='..')", "GoCgoBinary 'app': package '..' must stay inside the module root"),
+    ("env.GoCgoBinary('app', package='./lib')", "GoCgoBinary 'app': package ./lib is not a main package (package lib)"),
+    ("env.GoCgoBinary('app', package='.', x_defs={'main.v': 'it\\'s \"q\" x'})", "GoCgoBinary 'app': x_defs: "),
+    ("env.GoCgoBinary('app', package='.', x_defs={'version': 'x'})",
+     "GoCgoBinary 'app': x_defs: 'version' must name a variable as 'importpath.name'"),
+    ("env.GoCgoBinary('app', package='.', platforms=['linux/riscv64'])",
+     "GoCgoBinary 'app': platforms: unsupported architecture 'riscv64'"),
+    ("env.GoCgoBinary('app', package='.', platforms=['linux'])",
+     "GoCgoBinary 'app': platforms: platform 'linux' is not of the form os/arch[/libc]"),
+    ("env.GoCgoBinary('app', package='./cmd/none')", "GoCgoBinary 'app': package directory"),
+    ("env.GoCgoBinary('app', package='../out')", "GoCgoBinary 'app': package '../out' must stay inside the module root"),
+    ("env.GoCgoBinary('app', package='.', toolchain='clang')",
+     "GoCgoBinary 'app': unknown toolchain 'clang' (hint: use one of auto, zig, musl-gcc)"),
+    ("env.GoCgoBinary('app', package='.', strip='yes')", "GoCgoBinary 'app': strip must be True or False, not 'yes'"),
+    ("env.GoCgoBinary('app', package='.', x_defs=['a=b'])", "GoCgoBinary 'app': x_defs must be a dict"),
+    ("env.GoCgoBinary('app', package='.', verify={'hardening.gnustack': 'x'})",
+     "GoCgoBinary 'app': verify: unknown check 'hardening.gnustack' (did you mean 'hardening.gnu-stack'?)"),
+    ("env.StaticCLib('a', srcs=['a.c'], verify={'stripped': ''})",
+     "StaticCLib 'a': verify: relaxing 'stripped' needs a stated reason"),
+    ("env.GoCgoBinary('app', package='.', module='sub')", "GoCgoBinary 'app': no go.mod found at or above"),
+    ("env.ScratchImage('app:1', File('a.c'))", "ScratchImage 'app:1': binary must be a node returned by GoCgoBinary"),
+    ("env.ContainerToolchain(image='x', dockerfile='y')", "ContainerToolchain 'x': give exactly one of image= or dockerfile="),
+    ("env.ContainerToolchain(dockerfile='nope/Dockerfile')", "ContainerToolchain 'nope/Dockerfile': Dockerfile not found"),
+]
+
+
+@pytest.mark.parametrize("call, message", CASES, ids=[c[1].split(":")[1].strip()[:40] for c in CASES])
+def test_read_time_errors(analysis, call, message):
+    for rel, text in GO_PROJECT.items():
+        analysis.write(rel, text)
+    err, status = analysis.read(call + "\n")
+    assert status == 2
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert lines[0].startswith("scons: *** sconsrules: ") and message in lines[0], err
+    assert lines[1] == f'File "{analysis.path("SConstruct")}", line 1, in <module>'
+    assert "Traceback" not in err and not analysis.ctx.steps
