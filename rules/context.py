@@ -27,7 +27,7 @@ from .declare.attributes import relaxations
 from .declare.gosrc import GoSourceIndex
 from .declare.registry import Registry
 from .errors import RuleError
-from .execute import NativeExecutor, cache, perform
+from .execute import Executor, NativeExecutor, cache, perform
 from .execute.container import ContainerExecutor
 from .execute.records import Records
 from .execute.run import BuildDirectoryBusy, BuildLock
@@ -99,7 +99,7 @@ class Context:
         self.gosrc = GoSourceIndex()
         self.identities = ToolIdentities()
         self.toolchains = Toolchains(self.identities)
-        self.executors: Dict[str, object] = {"native": NativeExecutor()}
+        self.executors: Dict[str, Executor] = {"native": NativeExecutor()}
         self.signature_database_checked = False
         self._lock = threading.Lock()
         self._memo: Dict[object, object] = {}
@@ -173,7 +173,7 @@ class Context:
             return "native"
         key = f"{toolchain.name}/{config.dirname}"
         executor = self.executors.get(key)
-        if executor is None:
+        if not isinstance(executor, ContainerExecutor):
             writable = {(os.path.join(self.build_dir(env), config.dirname), False)}
             writable |= {(d, False) for d in toolchain.cache_dirs()}
             executor = ContainerExecutor(toolchain, writable, *who)
@@ -250,10 +250,11 @@ class Context:
         exe = env.subst(env.get("GO", "go"))
         if exe not in self._go:
             self._go[exe] = GoSDK.find(exe, self.identities)
-        if self._go[exe] is None:
+        sdk = self._go[exe]
+        if sdk is None:
             raise RuleError(rule, name, f"the Go toolchain '{exe}' was not found",
                             "install Go (https://go.dev/dl or your distribution) and put it on PATH, or set env['GO']")
-        return self._go[exe]
+        return sdk
 
     def step_nodes(self, env, step: Step, sources, scan_paths=None, toolchain=None):
         """SCons nodes for `step`; its signature enters the action's, so any change in it rebuilds."""

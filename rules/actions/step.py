@@ -24,19 +24,27 @@ def read_response_file(path: str) -> list:
         return [line.rstrip("\n") for line in fh if line.strip()]
 
 
-def _pairs(mapping):
+def _strings(values: Iterable[str]) -> Tuple[str, ...]:
+    return tuple(values)
+
+
+def _values(values: Iterable[Any]) -> Tuple[Any, ...]:
+    return tuple(values)
+
+
+def _pairs(mapping) -> Tuple[Tuple[str, str], ...]:
     return tuple(sorted((mapping or {}).items()))
 
 
 @attrs.frozen
 class Command:
-    argv: Tuple[str, ...] = attrs.field(converter=tuple)
+    argv: Tuple[str, ...] = attrs.field(converter=_strings)
     env: Tuple[Tuple[str, str], ...] = attrs.field(default=(), converter=_pairs)  # decides the output: signed
     cwd: Optional[str] = None
     network: bool = False  # only module downloads; a container executor runs these apart
     # Env vars whose `@file` words are replaced by the file's arguments when the command runs: cgo refuses
     # response files, and some flags (a PkgConfigCLib's) exist only once an earlier step has run.
-    expand_env: Tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    expand_env: Tuple[str, ...] = attrs.field(default=(), converter=_strings)
 
     def at_run_time(self, extra: Iterable = (), rename: Optional[Tuple[str, str]] = None) -> "Command":
         """This command with its response files expanded, `extra` (name, words) appended to its env, and the
@@ -46,7 +54,7 @@ class Command:
             old, new = rename
             env = {k: v.replace(old, new) for k, v in env.items()}
         for name in self.expand_env:
-            words = []
+            words: list = []
             for word in shlex.split(env.get(name, "")):
                 words += read_response_file(word[1:]) if word.startswith("@") else [word]
             env[name] = shlex.join(words)
@@ -69,7 +77,7 @@ class Call:
     arguments), run by the native executor; the function raises RuleError for a stated cause."""
 
     function: str  # "sconsrules.execute.fetch:materialize"
-    args: Tuple[Any, ...] = attrs.field(converter=tuple)
+    args: Tuple[Any, ...] = attrs.field(converter=_values)
     env: tuple = ()
     cwd: Optional[str] = None
     network: bool = False

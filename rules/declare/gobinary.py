@@ -5,6 +5,7 @@ How the link is made static and reproducible is in actions/commands.py (go_link_
 import hashlib
 import os
 import re
+from typing import Optional
 
 import attrs
 import SCons.Node
@@ -41,7 +42,7 @@ def _x_defs(value):
 class GoBinaryAttrs:
     name: str
     package: str = attrs.field(default=".")
-    module: str = None
+    module: Optional[str] = None
     cdeps: tuple = attrs.field(default=(), converter=declare.node_list)
     platforms: tuple = attrs.field(default=None)
     toolchain: object = None

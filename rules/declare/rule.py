@@ -104,8 +104,10 @@ class Rule:
              passenv: Optional[dict] = None, mounts: Sequence[str] = (), **fields) -> Step:
         """A Step of this target in `config` (None: a step that runs on this machine, in no configuration);
         the toolchain's identity and environment unless given."""
+        default_ids: Tuple[str, ...] = ()
+        default_env: dict = {}
         if config is None:
-            dirname, executor, default_ids, default_env = "", "native", (), {}
+            dirname, executor = "", "native"
         else:
             tc = config.toolchain
             dirname, default_ids, default_env = config.dirname, (tc.identity(),), tc.env(config.platform)

@@ -9,6 +9,8 @@ import json
 import os
 import re
 
+from typing import Optional
+
 import attrs
 
 from ..configure.platform import Platform
@@ -30,7 +32,7 @@ CHECK_IDS = (
 
 @attrs.frozen
 class Policy:
-    platform: Platform = None
+    platform: Optional[Platform] = None
     static: bool = True
     libc: str = "musl"  # the libc required; "any" accepts all
     stripped: bool = False

@@ -16,7 +16,7 @@ from ..identity import ToolIdentities
 class Toolchain:
     """Base of the C toolchains; subclasses fill in the commands."""
 
-    name: ClassVar[str] = "base"
+    name = "base"  # a subclass may make it a field (a container toolchain's name is given)
     executor: ClassVar[str] = "native"  # "native": commands run on this machine; "container": in its image
     prefetch_modules: ClassVar[bool] = False  # Go modules are downloaded by a step of their own (no network in builds)
     host_libraries: ClassVar[bool] = True  # links against libraries of this machine (their listing is an input)

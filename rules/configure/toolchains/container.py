@@ -7,6 +7,7 @@ signature of every artifact built in it.
 import os
 import re
 import shlex
+from typing import Optional
 
 import attrs
 
@@ -52,9 +53,9 @@ class ContainerToolchain(Toolchain):
     ar_command: tuple
     go_command: str
     platforms: tuple  # what it can build for
-    image: str = None
-    image_id_file: str = None  # Dockerfile mode: the tracked image build writes the ID here
-    resolved_id: str = None  # image mode: looked up once when declared
+    image: Optional[str] = None
+    image_id_file: Optional[str] = None  # Dockerfile mode: the tracked image build writes the ID here
+    resolved_id: Optional[str] = None  # image mode: looked up once when declared
     image_node: object = attrs.field(default=None, eq=False, hash=False, repr=False)  # Dockerfile mode
 
     def sources(self):

@@ -2,6 +2,7 @@
 import os
 import re
 import shutil
+from typing import Optional
 
 import attrs
 
@@ -43,7 +44,7 @@ def kernel_headers_dir():
 @attrs.frozen
 class MuslGccToolchain(Toolchain):
     name = "musl-gcc"
-    exe: str = attrs.field(factory=lambda: shutil.which("musl-gcc"))
+    exe: Optional[str] = attrs.field(factory=lambda: shutil.which("musl-gcc"))
 
     def missing(self):
         if not self.exe:

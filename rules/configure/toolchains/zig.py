@@ -1,5 +1,6 @@
 """zig cc from the `ziglang` PyPI package: the embedded default, a musl cross compiler for every arch."""
 import os
+from typing import Optional
 
 import attrs
 
@@ -23,7 +24,7 @@ def zig_cache_dir():
 @attrs.frozen
 class ZigToolchain(Toolchain):
     name = "zig"
-    exe: str = attrs.field(factory=_zig_exe)
+    exe: Optional[str] = attrs.field(factory=_zig_exe)
 
     def missing(self):
         if not self.exe:
