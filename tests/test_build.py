@@ -2,6 +2,7 @@
 import hashlib
 import json
 import os
+import shutil
 
 import pytest
 
@@ -63,11 +64,25 @@ def test_musl_gcc_refuses_a_foreign_platform(project):
     assert "Traceback" not in result.output
 
 
-@pytest.fixture
-def built(project):
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory):
+    """The chain example built once per module for both platforms, and a snapshot of the whole project."""
+    from conftest import Project
     require("zig")
-    chain_project(project)
+    base = tmp_path_factory.mktemp("built")
+    project = chain_project(Project(base / "proj"))
     project.scons()
+    shutil.copytree(project.root, str(base / "snapshot"), symlinks=True)
+    return project, str(base / "snapshot")
+
+
+@pytest.fixture
+def built(pristine):
+    """The built project as the module's one build left it, at the same path (signatures name the checkout):
+    a test may edit and rebuild it; the next test gets the pristine copy back."""
+    project, snapshot = pristine
+    shutil.rmtree(project.root)
+    shutil.copytree(snapshot, project.root, symlinks=True)
     return project
 
 
