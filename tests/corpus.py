@@ -42,35 +42,96 @@ def _go(d, out, src, goarch, cc=None, trimpath=True, strip=True):
     _sh(*argv, cwd=pkg, env=env)
 
 
+def _c(tool, *args):
+    """A recipe step: the C sources are written first; `tool` is looked up when the step runs."""
+    return (tool,) + args
+
+
+HOST_TOOLS = {"gcc": lambda: shutil.which("gcc"), "musl-gcc": lambda: shutil.which("musl-gcc"), "zig": zig_exe,
+              "ar": lambda: shutil.which("ar"), "go": lambda: shutil.which("go")}
+# name -> (tools it needs, steps); a step is (tool, args...) run in the corpus directory, or a function of it.
+RECIPES = {
+    "glibc-dynamic": (("gcc",), [_c("gcc", "-O2", "hello.c", "-o", "glibc-dynamic")]),
+    "glibc-static-nss": (("gcc",), [_c("gcc", "-O2", "-static", "lookup.c", "-o", "glibc-static-nss")]),
+    "musl-static": (("musl-gcc",), [_c("musl-gcc", "-O2", "-static", "hello.c", "-o", "musl-static")]),
+    "musl-static-stripped": (("musl-gcc",), [_c("musl-gcc", "-O2", "-static", "-s", "hello.c", "-o",
+                                                "musl-static-stripped")]),
+    "musl-gcc-static-pie": (("musl-gcc",), [_c("musl-gcc", "-O2", "-static-pie", "hello.c", "-o",
+                                               "musl-gcc-static-pie")]),
+    "zig-static-pie": (("zig",), [_c("zig", "cc", "-target", "x86_64-linux-musl", "-O2", "-static-pie", "-fPIE",
+                                     "hello.c", "-o", "zig-static-pie")]),
+    "zig-arm64": (("zig",), [_c("zig", "cc", "-target", "aarch64-linux-musl", "-O2", "-static", "-s", "hello.c",
+                                "-o", "zig-arm64")]),
+    "glibc-static-stripped": (("gcc",), [_c("gcc", "-O2", "-static", "-s", "hello.c", "-o", "glibc-static-stripped")]),
+    "zig-amd64-stripped": (("zig",), [_c("zig", "cc", "-target", "x86_64-linux-musl", "-O2", "-static", "-s",
+                                         "hello.c", "-o", "zig-amd64-stripped")]),
+    "fort-glibc.o": (("gcc",), [_c("gcc", "-O2", "-D_FORTIFY_SOURCE=2", "-c", "fort.c", "-o", "fort-glibc.o")]),
+    "fort-musl.o": (("musl-gcc",), [_c("musl-gcc", "-O2", "-c", "fort.c", "-o", "fort-musl.o")]),
+    "libglibc.a": (("gcc", "ar"), ["fort-glibc.o", _c("ar", "rcsD", "libglibc.a", "fort-glibc.o")]),
+    "libmusl.a": (("musl-gcc", "ar"), ["fort-musl.o", _c("ar", "rcsD", "libmusl.a", "fort-musl.o")]),
+    "libnondet.a": (("musl-gcc", "ar"), ["fort-musl.o", _c("ar", "rcsU", "libnondet.a", "fort-musl.o")]),
+    "go-cgo-arm64": (("go", "zig"), [lambda d: _go(d, "go-cgo-arm64", GO_MAIN, "arm64",
+                                                   cc=f"{zig_exe()} cc -target aarch64-linux-musl")]),
+    "go-cgo-unstripped": (("go", "zig"), [lambda d: _go(d, "go-cgo-unstripped", GO_MAIN, "amd64",
+                                                        cc=f"{zig_exe()} cc -target x86_64-linux-musl", strip=False)]),
+    "go-pure-no-trimpath": (("go",), [lambda d: _go(d, "go-pure-no-trimpath", GO_PURE, "amd64", trimpath=False)]),
+    "truncated": (("musl-gcc",), ["musl-static", lambda d: _copy_head(d, "musl-static", "truncated", 100)]),
+    "random": ((), [lambda d: _random(d, "random")]),
+}
+
+
+def _copy_head(d, src, dst, size):
+    with open(os.path.join(d, src), "rb") as fh:
+        data = fh.read(size)
+    with open(os.path.join(d, dst), "wb") as fh:
+        fh.write(data)
+
+
+def _random(d, name):
+    with open(os.path.join(d, name), "wb") as fh:
+        fh.write(os.urandom(4096))
+
+
+def build_file(d, name, require=None):
+    """Build one corpus file into `d` (and what it is made from), needing only its own tools; `require(tool)`
+    is called for each (the tests' skip-or-fail). Returns its path."""
+    path = os.path.join(d, name)
+    if os.path.exists(path):
+        return path
+    tools, steps = RECIPES[name]
+    for tool in tools:
+        if require:
+            require(tool)
+    for src, text in [("hello.c", HELLO), ("lookup.c", LOOKUP), ("fort.c", FORTIFIED)]:
+        if not os.path.exists(os.path.join(d, src)):
+            _write(os.path.join(d, src), text)
+    for step in steps:
+        if isinstance(step, str):
+            build_file(d, step, require)
+        elif callable(step):
+            step(d)
+        else:
+            _sh(HOST_TOOLS[step[0]](), *step[1:], cwd=d)
+    return path
+
+
 def build_corpus(d):
     """Build every corpus file into `d`; return d."""
-    for name, text in [("hello.c", HELLO), ("lookup.c", LOOKUP), ("fort.c", FORTIFIED)]:
-        _write(os.path.join(d, name), text)
-    gcc, musl, zig = shutil.which("gcc"), shutil.which("musl-gcc"), zig_exe()
-    _sh(gcc, "-O2", "hello.c", "-o", "glibc-dynamic", cwd=d)
-    _sh(gcc, "-O2", "-static", "lookup.c", "-o", "glibc-static-nss", cwd=d)
-    _sh(musl, "-O2", "-static", "hello.c", "-o", "musl-static", cwd=d)
-    _sh(musl, "-O2", "-static", "-s", "hello.c", "-o", "musl-static-stripped", cwd=d)
-    _sh(musl, "-O2", "-static-pie", "hello.c", "-o", "musl-gcc-static-pie", cwd=d)
-    _sh(zig, "cc", "-target", "x86_64-linux-musl", "-O2", "-static-pie", "-fPIE", "hello.c", "-o", "zig-static-pie", cwd=d)
-    _sh(zig, "cc", "-target", "aarch64-linux-musl", "-O2", "-static", "-s", "hello.c", "-o", "zig-arm64", cwd=d)
-    _sh(gcc, "-O2", "-D_FORTIFY_SOURCE=2", "-c", "fort.c", "-o", "fort-glibc.o", cwd=d)
-    _sh("ar", "rcsD", "libglibc.a", "fort-glibc.o", cwd=d)
-    _sh(musl, "-O2", "-c", "fort.c", "-o", "fort-musl.o", cwd=d)
-    _sh("ar", "rcsD", "libmusl.a", "fort-musl.o", cwd=d)
-    _sh("ar", "rcsU", "libnondet.a", "fort-musl.o", cwd=d)
-    zig_arm = f"{zig} cc -target aarch64-linux-musl"
-    zig_amd = f"{zig} cc -target x86_64-linux-musl"
-    _go(d, "go-cgo-arm64", GO_MAIN, "arm64", cc=zig_arm)
-    _go(d, "go-cgo-unstripped", GO_MAIN, "amd64", cc=zig_amd, strip=False)
-    _go(d, "go-pure-no-trimpath", GO_PURE, "amd64", trimpath=False)
-    with open(os.path.join(d, "musl-static"), "rb") as fh:
-        data = fh.read()
-    with open(os.path.join(d, "truncated"), "wb") as fh:
-        fh.write(data[:100])
-    with open(os.path.join(d, "random"), "wb") as fh:
-        fh.write(os.urandom(4096))
+    for name in RECIPES:
+        build_file(d, name)
     return d
+
+
+class Corpus(str):
+    """The corpus directory; `path(name)` builds the file on first use, with only the compilers it needs."""
+
+    def __new__(cls, directory, require):
+        self = super().__new__(cls, directory)
+        self.require = require
+        return self
+
+    def path(self, name):
+        return build_file(str(self), name, self.require)
 
 
 # What a correct verifier says. (file, platform, policy options, failing checks, link type, libc);

@@ -21,8 +21,8 @@ def copy_step(src, out, prechecks=()):
 
 def test_glibc_built_archive_is_refused_before_linking(corpus, tmp_path):
     out = str(tmp_path / "app")
-    step = copy_step(os.path.join(corpus, "musl-static"), out,
-                     prechecks=((os.path.join(corpus, "libglibc.a"), Policy(AMD64)),))
+    step = copy_step(corpus.path("musl-static"), out,
+                     prechecks=((corpus.path("libglibc.a"), Policy(AMD64)),))
     with pytest.raises(RuleError) as err:
         perform(step, NativeExecutor())
     message = err.value.line()
@@ -32,13 +32,13 @@ def test_glibc_built_archive_is_refused_before_linking(corpus, tmp_path):
 
 def test_good_output_takes_its_name_and_bad_output_leaves_nothing(corpus, tmp_path):
     out = str(tmp_path / "app")
-    perform(copy_step(os.path.join(corpus, "musl-static"), out), NativeExecutor())
+    perform(copy_step(corpus.path("musl-static"), out), NativeExecutor())
     assert os.path.exists(out)
     with pytest.raises(RuleError, match=r"verify failed: .*link\.interp"):
-        perform(copy_step(os.path.join(corpus, "glibc-dynamic"), out), NativeExecutor())
+        perform(copy_step(corpus.path("glibc-dynamic"), out), NativeExecutor())
     assert not os.path.exists(out) and not os.path.exists(out + ".sconsrules-tmp")
     with pytest.raises(RuleError, match="verify: .*neither an ELF file nor an ar archive"):
-        perform(copy_step(os.path.join(corpus, "random"), out), NativeExecutor())
+        perform(copy_step(corpus.path("random"), out), NativeExecutor())
     assert not os.path.exists(out) and not os.path.exists(out + ".sconsrules-tmp")
 
 
@@ -60,7 +60,7 @@ def test_a_verify_glob_judges_the_matching_files_of_a_directory_output(corpus, t
     tmp = out + ".sconsrules-tmp"
     script = f"mkdir -p {tmp}/lib/1/usr/lib && echo -lm > {tmp}/libs.rsp && cp \"$1\" {tmp}/lib/1/usr/lib/"
     step = lambda lib: Step("PkgConfigCLib", "z", "linux-amd64-musl-zig", "pkg-config z",  # noqa: E731
-                            (Command(["sh", "-c", script, "x", os.path.join(corpus, lib)]),),
+                            (Command(["sh", "-c", script, "x", corpus.path(lib)]),),
                             Outputs(out, kind="tree", members=("libs.rsp",)),
                             Verification(Policy(AMD64), glob="lib/*.a"))
     perform(step("libmusl.a"), NativeExecutor())

@@ -26,7 +26,7 @@ def _policy(corpus, platform, options):
 @pytest.mark.parametrize("name, platform, options, failures, link, libc", EXPECTED,
                          ids=[f"{e[0]}-{e[1].split('/')[1]}-{'+'.join(e[3]) or 'ok'}" for e in EXPECTED])
 def test_corpus(corpus, name, platform, options, failures, link, libc):
-    report = verify_file(os.path.join(corpus, name), _policy(corpus, platform, options))
+    report = verify_file(corpus.path(name), _policy(corpus, platform, options))
     assert failed(report) == failures
     assert report.ok == (not failures)
     assert report.summary["link_type"] == link
@@ -35,7 +35,7 @@ def test_corpus(corpus, name, platform, options, failures, link, libc):
 
 
 def test_go_build_info_is_read(corpus):
-    report = verify_file(os.path.join(corpus, "go-cgo-arm64"), Policy(ARM64, go=True))
+    report = verify_file(corpus.path("go-cgo-arm64"), Policy(ARM64, go=True))
     go = report.summary["go"]
     assert go["go_version"].startswith("go1.") and go["main"]["path"] == "example.com/corpus"
     assert go["settings"]["GOARCH"] == "arm64" and go["settings"]["CGO_ENABLED"] == "1"
@@ -43,14 +43,14 @@ def test_go_build_info_is_read(corpus):
 
 
 def test_leak_evidence_names_the_path(corpus):
-    report = verify_file(os.path.join(corpus, "go-pure-no-trimpath"), Policy(AMD64, leak_paths=(corpus,)))
+    report = verify_file(corpus.path("go-pure-no-trimpath"), Policy(AMD64, leak_paths=(corpus,)))
     leak = [f for f in report.failures if f.check == "leaks.strings"][0]
     assert corpus in leak.evidence
 
 
 def test_relaxed_check_shows_in_the_report(corpus):
     policy = Policy(AMD64, stripped=True, relax=(("stripped", "debug build for a profiler"),))
-    report = verify_file(os.path.join(corpus, "musl-static"), policy)
+    report = verify_file(corpus.path("musl-static"), policy)
     assert report.ok
     relaxed = [c for c in report.to_json()["checks"] if c["relaxed"]]
     assert [(c["check"], c["ok"], c["relaxed"]) for c in relaxed] == [("stripped", False, "debug build for a profiler")]
@@ -58,37 +58,37 @@ def test_relaxed_check_shows_in_the_report(corpus):
 
 
 def test_static_pie_relocations_are_relative_only(corpus):
-    report = verify_file(os.path.join(corpus, "zig-static-pie"), Policy(AMD64))
+    report = verify_file(corpus.path("zig-static-pie"), Policy(AMD64))
     check = [f for f in report.findings if f.check == "hardening.relocs"][0]
     assert check.ok and check.evidence == "RELATIVE only"
 
 
 def test_dynamic_is_allowed_when_not_static(corpus):
-    report = verify_file(os.path.join(corpus, "musl-gcc-static-pie"), Policy(AMD64, static=False))
+    report = verify_file(corpus.path("musl-gcc-static-pie"), Policy(AMD64, static=False))
     assert report.ok
 
 
 def test_evidence_names_the_cause(corpus):
-    report = verify_file(os.path.join(corpus, "glibc-dynamic"), Policy(AMD64))
+    report = verify_file(corpus.path("glibc-dynamic"), Policy(AMD64))
     evidence = {f.check: f.evidence for f in report.failures}
     assert evidence["link.needed"] == "NEEDED libc.so.6"
     assert "ld-linux" in evidence["link.interp"]
 
 
 def test_archives(corpus):
-    good = verify_file(os.path.join(corpus, "libmusl.a"), Policy(AMD64))
+    good = verify_file(corpus.path("libmusl.a"), Policy(AMD64))
     assert good.ok and good.kind == "archive" and good.summary["members"] == 1
-    glibc = verify_file(os.path.join(corpus, "libglibc.a"), Policy(AMD64))
+    glibc = verify_file(corpus.path("libglibc.a"), Policy(AMD64))
     assert failed(glibc) == ["archive.glibc-refs"]
     assert "__snprintf_chk" in glibc.failures[0].evidence
-    assert failed(verify_file(os.path.join(corpus, "libmusl.a"), Policy(ARM64))) == ["identity.machine"]
-    assert failed(verify_file(os.path.join(corpus, "libnondet.a"), Policy(AMD64))) == ["archive.deterministic"]
+    assert failed(verify_file(corpus.path("libmusl.a"), Policy(ARM64))) == ["identity.machine"]
+    assert failed(verify_file(corpus.path("libnondet.a"), Policy(AMD64))) == ["archive.deterministic"]
 
 
 @pytest.mark.parametrize("name", ["truncated", "random", "hello.c"])
 def test_malformed_inputs_are_refused_cleanly(corpus, name):
     with pytest.raises(MalformedInput):
-        verify_file(os.path.join(corpus, name), Policy(AMD64))
+        verify_file(corpus.path(name), Policy(AMD64))
 
 
 def test_missing_file():
@@ -97,7 +97,7 @@ def test_missing_file():
 
 
 def test_mutated_headers_never_crash(corpus):
-    with open(os.path.join(corpus, "musl-static"), "rb") as fh:
+    with open(corpus.path("musl-static"), "rb") as fh:
         data = bytearray(fh.read())
     import random
     rng = random.Random(7)

@@ -1,5 +1,4 @@
 """Malformed input never crashes the verifier: thousands of mutated ELF files and archives."""
-import os
 import subprocess
 import sys
 
@@ -16,7 +15,7 @@ _cache = {}
 
 def seed(corpus, name):
     if name not in _cache:
-        with open(os.path.join(corpus, name), "rb") as fh:
+        with open(corpus.path(name), "rb") as fh:
             _cache[name] = fh.read()
     return _cache[name]
 

@@ -7,7 +7,6 @@ import sys
 import pytest
 
 from conftest import require
-from corpus import zig_exe
 from sconsrules.configure.platform import Platform
 from sconsrules.verify import Policy, verify_bytes, verify_file
 from sconsrules.verify.elf import read_elf
@@ -47,10 +46,7 @@ def entry_offset(data):
 
 @pytest.fixture(scope="module")
 def glibc_stripped(corpus):
-    require("gcc")
-    out = os.path.join(corpus, "glibc-static-stripped")
-    subprocess.run(["gcc", "-O2", "-static", "-s", "hello.c", "-o", out], cwd=corpus, check=True)
-    return out
+    return corpus.path("glibc-static-stripped")
 
 
 def test_glibc_with_its_markers_removed_is_not_musl(glibc_stripped):
@@ -74,18 +70,14 @@ def test_glibc_with_its_markers_removed_is_not_musl(glibc_stripped):
 
 
 def test_stripped_genuine_musl_binaries_show_musl(corpus):
-    zig = zig_exe()
-    out = os.path.join(corpus, "zig-amd64-stripped")
-    subprocess.run([zig, "cc", "-target", "x86_64-linux-musl", "-O2", "-static", "-s", "hello.c", "-o", out],
-                   cwd=corpus, check=True)
     for name, platform in [("musl-static-stripped", AMD64), ("zig-amd64-stripped", AMD64), ("zig-arm64", ARM64),
                            ("go-cgo-arm64", ARM64)]:
-        report = verify_file(os.path.join(corpus, name), Policy(platform))
+        report = verify_file(corpus.path(name), Policy(platform))
         assert report.ok and report.summary["libc"] == "musl", (name, failed(report))
 
 
 def test_arm64_binary_with_x86_64_machine_field(corpus):
-    data = read(os.path.join(corpus, "zig-arm64"))
+    data = read(corpus.path("zig-arm64"))
     struct.pack_into("<H", data, 18, 62)  # e_machine = EM_X86_64
     report = verify_bytes("patched", bytes(data), Policy(AMD64))
     assert failed(report) == ["identity.code"]
@@ -93,7 +85,7 @@ def test_arm64_binary_with_x86_64_machine_field(corpus):
 
 
 def test_dynamic_glibc_executable_calling_itself_an_object(corpus):
-    data = read(os.path.join(corpus, "glibc-dynamic"))
+    data = read(corpus.path("glibc-dynamic"))
     struct.pack_into("<H", data, 16, 1)  # e_type = ET_REL
     report = verify_bytes("patched", bytes(data), Policy(AMD64))
     assert report.kind == "executable"
@@ -101,9 +93,9 @@ def test_dynamic_glibc_executable_calling_itself_an_object(corpus):
 
 
 def test_an_object_with_glibc_references(corpus):
-    report = verify_file(os.path.join(corpus, "fort-glibc.o"), Policy(AMD64))
+    report = verify_file(corpus.path("fort-glibc.o"), Policy(AMD64))
     assert failed(report) == ["object.glibc-refs"] and "__snprintf_chk" in report.failures[0].evidence
-    assert verify_file(os.path.join(corpus, "fort-musl.o"), Policy(AMD64)).ok
+    assert verify_file(corpus.path("fort-musl.o"), Policy(AMD64)).ok
 
 
 GLIBC_ABI = ["__xstat", "__fxstat", "__lxstat", "fopen64", "lseek64", "getcontext", "makecontext", "setcontext",
@@ -142,7 +134,7 @@ def test_musl_itself_is_never_called_glibc(corpus):
 
 
 def test_verifier_output_into_a_closed_pipe_has_no_traceback(corpus):
-    files = [os.path.join(corpus, "glibc-dynamic")] * 200
+    files = [corpus.path("glibc-dynamic")] * 200
     cmd = f"{sys.executable} -m sconsrules.verify --json {' '.join(files)} | head -c 10"
     proc = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True)
     assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, proc.stderr
