@@ -136,8 +136,8 @@ class GoCgoBinary(Rule):
             out = os.path.join(self.ctx.build_dir(self.env), config.dirname, "_gomod", rel, "download.stamp")
             fetch = module_fetch_env(self.ctx.identities, self.env.subst(self.env.get("GO", "go")))
             step = self.step(config, "go mod download", [commands.go_mod_download(go.exe, root)],
-                             Outputs(out, kind="stamp"), passenv=fetch, mounts=(root,), quiet=True)
-            step = attrs.evolve(step, label=os.path.basename(root))
+                             Outputs(out, kind="stamp"), passenv=fetch, mounts=(root,), quiet=True,
+                             label=os.path.basename(root))
             sums = [os.path.join(root, f) for f in ("go.mod", "go.sum") if os.path.exists(os.path.join(root, f))]
             return self.nodes(step, [self.env.File(f) for f in sums] + image, config)[0]
 

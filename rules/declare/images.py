@@ -92,8 +92,8 @@ class ToolchainImage(Rule):
         a = self.attrs
         out = os.path.join(self.ctx.build_dir(self.env), "images", self.name + ".id")
         step = self.step(None, "build image", [commands.dockerfile_image(a.label, a.tag, a.dockerfile, a.context,
-                                                                         tmp_of(out))], Outputs(out))
-        step = attrs.evolve(step, label=a.label)
+                                                                         tmp_of(out))], Outputs(out),
+                         label=a.label)
         files = sorted(set(context_files(a.context)) | {a.dockerfile})
         return self.nodes(step, [self.env.File(f) for f in files])[0], out
 

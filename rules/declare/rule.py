@@ -101,9 +101,11 @@ class Rule:
 
     def step(self, config: Optional[Configuration], what: str, commands, outputs: Outputs,
              verification: Optional[Verification] = None, identities: Optional[tuple] = None,
-             passenv: Optional[dict] = None, mounts: Sequence[str] = (), **fields) -> Step:
+             passenv: Optional[dict] = None, mounts: Sequence[str] = (), label: Optional[str] = None,
+             **fields) -> Step:
         """A Step of this target in `config` (None: a step that runs on this machine, in no configuration);
-        the toolchain's identity and environment unless given."""
+        the toolchain's identity and environment unless given; `label` names it when it is not this target's
+        own (a module download shared by the module's binaries)."""
         default_ids: Tuple[str, ...] = ()
         default_env: dict = {}
         if config is None:
@@ -113,7 +115,7 @@ class Rule:
             dirname, default_ids, default_env = config.dirname, (tc.identity(),), tc.env(config.platform)
             executor = self.ctx.executor_for(self.env, config, (self.kind, self.name), mounts)
         env = default_env if passenv is None else passenv
-        return Step(self.kind, self.name, dirname, what, tuple(commands), outputs, verification or Verification(),
+        return Step(self.kind, label or self.name, dirname, what, tuple(commands), outputs, verification or Verification(),
                     default_ids if identities is None else tuple(identities), tuple(sorted(env.items())),
                     executor=executor, **fields)
 
