@@ -68,7 +68,6 @@ class StaticCLib(Rule):
         """The object and archive nodes of `config`; this library's CcInfo there."""
         a, tc, plat = self.attrs, config.toolchain, config.platform
         deps = self.providers(self.deps, config)
-        tc.check_platform(plat, self.kind, self.name)
         visible = CcInfo.merge(CcInfo(includes=self.includes, defines=a.defines, headers=self.hdrs), deps)
         outdir = self.outdir(config)
         image = list(tc.sources())

@@ -88,7 +88,6 @@ class ForeignCLib(Rule):
     def realize(self, config):
         a, tc, plat = self.attrs, config.toolchain, config.platform
         deps = self.providers(self.deps, config)
-        tc.check_platform(plat, self.kind, self.name)
         seen = CcInfo.merge(CcInfo(), deps)
         base = os.path.join(self.outdir(config), "_foreign")
         out = os.path.join(base, self.name)

@@ -89,7 +89,6 @@ class PkgConfigCLib(Rule):
 
     def realize(self, config):
         a, tc, plat = self.attrs, config.toolchain, config.platform
-        tc.check_platform(plat, self.kind, self.name)
         out = os.path.join(self.outdir(config), "_pkgconfig", self.name)
         # Paths are relative to the SConscript, like every other path attribute.
         search = [self.env.Dir(p).abspath for p in self.fill(a.pkg_config_path, plat, "pkg_config_path")]
