@@ -249,3 +249,25 @@ def test_read_time_errors(analysis, call, message):
     assert lines[0].startswith("scons: *** sconsrules: ") and message in lines[0], err
     assert lines[1] == f'File "{analysis.path("SConstruct")}", line 1, in <module>'
     assert "Traceback" not in err and not analysis.ctx.steps
+
+
+def test_one_context_per_run_shared_by_its_environments(analysis):
+    import SCons.Environment
+    import SCons.Node.FS
+
+    from sconsrules import tool
+    from sconsrules.context import Context
+
+    a = analysis
+    a.write("a.c", "int a;\n")
+    other = SCons.Environment.Environment(tools=[], SCONSRULES_TOOLCHAIN=a.zig, SCONSRULES_PLATFORMS=["linux/amd64"])
+    tool.generate(other)
+    a.env["SCONSRULES_PLATFORMS"] = ["linux/amd64"]
+    a.env.StaticCLib("a", srcs=["a.c"])
+    assert Context.of(other) is a.ctx and Context.of(a.env.Clone()) is a.ctx
+    other.StaticCLib("b", srcs=["a.c"], deps=["a"])  # a name declared through the other environment
+    assert [s.label for s in a.steps("StaticCLib", "archive")] == ["a", "b"]
+    SCons.Node.FS.default_fs = SCons.Node.FS.FS(a.root)  # a new run (its own file-system tree)
+    fresh = SCons.Environment.Environment(tools=[])
+    tool.generate(fresh)
+    assert Context.of(fresh) is not a.ctx and not Context.of(fresh).steps
