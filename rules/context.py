@@ -33,7 +33,7 @@ from .execute.records import Records
 from .execute.run import BuildDirectoryBusy, BuildLock
 
 STEP_SIG = "SCONSRULES_STEP_SIG"
-SCANNED_SUFFIXES = (".c", ".h", ".s", ".S", ".inc", ".go")
+SCANNED_SUFFIXES = (".c", ".h", ".s", ".S", ".inc", ".go", ".cc", ".cpp", ".cxx", ".hh", ".hpp", ".hxx")
 _ATTRIBUTE = "sconsrules_context"
 
 

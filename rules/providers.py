@@ -34,6 +34,7 @@ class CcInfo:
     # stand for those headers in dependents' dependencies instead.
     generated_includes: tuple = ()
     flag_files: tuple = ()  # response files of compile flags (File nodes), for `@file` on compile lines
+    cxx: bool = False  # C++ code is in the closure: the final link needs the C++ runtime
 
     def scan_paths(self, *extra):
         return tuple(i for i in self.includes if i not in self.generated_includes) + extra
@@ -50,6 +51,7 @@ class CcInfo:
             linkopts=_unique_last(g for info in infos for g in info.linkopts),
             generated_includes=_unique_first(i for info in infos for i in info.generated_includes),
             flag_files=_unique_first(f for info in infos for f in info.flag_files),
+            cxx=any(info.cxx for info in infos),
         )
 
     @property

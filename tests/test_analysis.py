@@ -64,13 +64,15 @@ def test_go_cgo_binary_links_the_transitive_archives_statically(analysis):
     assert env["GOARCH"] == "arm64" and env["GOOS"] == "linux" and env["CGO_ENABLED"] == "1"
     assert env["GOFLAGS"] == "" and env["GOTOOLCHAIN"] == "local" and env["GOENV"] == "off"
     assert env["CGO_LDFLAGS"] == f"{out}/libb.a {out}/liba.a -lm"  # each library before what it needs
-    assert f"-I{a.root}/a/include" in env["CGO_CFLAGS"] and "-DA_API=1" in env["CGO_CFLAGS"]
-    assert command.cwd == a.root and command.expand_env == ("CGO_CFLAGS", "CGO_LDFLAGS")
+    assert f"-I{a.root}/a/include" in env["CGO_CPPFLAGS"] and "-DA_API=1" in env["CGO_CPPFLAGS"]
+    assert env["CGO_CFLAGS"] == env["CGO_CXXFLAGS"] == "-O2"
+    assert env["CXX"] == f"{a.zig_exe} c++ -target aarch64-linux-musl"  # also when no C++ is known at read time
+    assert command.cwd == a.root and command.expand_env == ("CGO_CPPFLAGS", "CGO_LDFLAGS")
     v = build.verification
     assert v.report and v.policy.static and v.policy.go and v.policy.cgo and v.policy.stripped
     assert [p for p, _ in v.prechecks] == [f"{out}/libb.a", f"{out}/liba.a"]
     assert a.root in v.policy.leak_paths
-    assert build.caching.digest_env == "CGO_CFLAGS" and build.identities[1] == "go version go1.24.0 linux/amd64"
+    assert build.caching.digest_env == "CGO_CPPFLAGS" and build.identities[1] == "go version go1.24.0 linux/amd64"
     assert not a.steps(what="go mod download")  # a native toolchain uses this machine's module cache
 
 
@@ -271,3 +273,36 @@ def test_one_context_per_run_shared_by_its_environments(analysis):
     fresh = SCons.Environment.Environment(tools=[])
     tool.generate(fresh)
     assert Context.of(fresh) is not a.ctx and not Context.of(fresh).steps
+
+
+def test_cxx_sources_compile_with_the_cxx_driver_and_link_its_runtime(analysis):
+    a = analysis
+    a.write("m/m.c", "int m;\n")
+    a.write("m/k.cc", "int k;\n")
+    a.write("go.mod", GO_MOD)
+    a.write("main.go", "package main\n\nimport \"C\"\n\nfunc main() {}\n")
+    lib = a.env.StaticCLib("m", srcs=["m/m.c", "m/k.cc"], copts=["-Wall"], cxxopts=["-std=c++17"])
+    a.env.GoCgoBinary("app", cdeps=[lib], platforms=["linux/amd64"])
+    c, cxx = a.step(what="compile m/m.c"), a.step(what="compile m/k.cc")
+    assert c.commands[0].argv[:2] == (a.zig_exe, "cc") and "-std=c++17" not in c.commands[0].argv
+    assert cxx.commands[0].argv[:2] == (a.zig_exe, "c++") and cxx.commands[0].argv[-1] == "-std=c++17"
+    assert "-Wall" in c.commands[0].argv and "-Wall" in cxx.commands[0].argv
+    ldflags = dict(a.step("GoCgoBinary").commands[0].env)["CGO_LDFLAGS"]
+    assert ldflags.endswith("libm.a -lc++")
+
+
+def test_musl_gcc_refuses_cxx_at_read_time(analysis):
+    a = analysis
+    a.write("k.cc", "int k;\n")
+    a.write("go.mod", GO_MOD)
+    a.write("main.go", "package main\n\nimport \"C\"\n\nfunc main() {}\n")
+    a.env["SCONSRULES_TOOLCHAIN"] = a.musl_gcc
+    host = str(Platform.host())
+    a.env["SCONSRULES_PLATFORMS"] = [host]
+    config = f"linux-{Platform.host().arch}-musl-musl-gcc"
+    assert a.error("env.StaticCLib('k', srcs=['k.cc'])") == (
+        f"sconsrules: StaticCLib 'k': [{config}] musl-gcc has no C++: Debian ships no libstdc++ built for musl, so "
+        "C++ code cannot be linked statically against musl with it (hint: build C++ with toolchain='zig' (or a "
+        "container image))")
+    assert a.error("env.GoCgoBinary('app')").startswith(
+        f"sconsrules: GoCgoBinary 'app': [{config}] it has C++ sources (k.cc), and musl-gcc has no C++")

@@ -14,6 +14,7 @@ EXPECTED = {
     "hello-cgo/hello-cgo": "hello from cgo: 42\n",
     "clib-chain/chain": "chain: mid=77 base=7 k=7\n",
     "sqlite/sqlite-query": "sqlite 3.50.4: sum=42\n",
+    "cxx/shapes-app": "circle area=15 caught=-1 own=hello from c++2017\n",
 }
 
 
@@ -42,7 +43,7 @@ def test_summary_table_lists_every_artifact(main_job):
     table = result.stdout.split("sconsrules: artifacts (verified)")[1].splitlines()
     assert table[1].split() == ["artifact", "platform", "toolchain", "size", "link", "libc", "sha256"]
     rows = [line.split() for line in table[2:] if line.strip()]
-    assert len(rows) == 8
+    assert len(rows) == 2 * 5
     for row in rows:
         assert row[2] == "zig" and row[5] == "static" and row[6] == "musl" and len(row[7]) == 12
 

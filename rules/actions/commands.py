@@ -46,16 +46,24 @@ def go_link_flags(static: bool, strip: bool, x_defs: Iterable) -> List[str]:
 
 def go_build(go: str, package: str, out_tmp: str, tags: Iterable[str], ldflags: Iterable[str], cwd: str,
              env: Dict[str, str]) -> Command:
-    """-trimpath without VCS stamping keeps the output reproducible; CGO_CFLAGS/LDFLAGS expand response files."""
+    """-trimpath without VCS stamping keeps the output reproducible; CGO_CPPFLAGS/LDFLAGS expand response files."""
     tags = list(DEFAULT_GO_TAGS) + [t for t in tags if t not in DEFAULT_GO_TAGS]
     return Command([go, "build", "-trimpath", "-buildvcs=false", "-tags", ",".join(tags),
                     "-ldflags", " ".join(go_quote(f) for f in ldflags), "-o", out_tmp, package],
-                   env=dict(env, **GO_FIXED_ENV), cwd=cwd, expand_env=("CGO_CFLAGS", "CGO_LDFLAGS"))
+                   env=dict(env, **GO_FIXED_ENV), cwd=cwd, expand_env=("CGO_CPPFLAGS", "CGO_LDFLAGS"))
 
 
-def cgo_env(platform, cc: Sequence[str], cflags: Sequence[str], ldflags: Sequence[str]) -> Dict[str, str]:
+def missing_compiler(cause: str) -> List[str]:
+    """A compiler command that only states why there is none (the build's error line names the cause)."""
+    return ["sh", "-c", 'echo "sconsrules: error: $0"; exit 3', cause]
+
+
+def cgo_env(platform, cc: Sequence[str], cxx: Sequence[str], cppflags: Sequence[str], copts: Sequence[str],
+            ldflags: Sequence[str]) -> Dict[str, str]:
+    """Preprocessor flags (defines, includes, flag files) reach C and C++ alike through CGO_CPPFLAGS."""
     return dict(CGO_ENABLED="1", GOOS=platform.os, GOARCH=platform.info.goarch, CC=shlex.join(cc),
-                CGO_CFLAGS=shlex.join(cflags), CGO_LDFLAGS=shlex.join(ldflags), **dict(platform.info.go_env))
+                CXX=shlex.join(cxx), CGO_CPPFLAGS=shlex.join(cppflags), CGO_CFLAGS=shlex.join(copts),
+                CGO_CXXFLAGS=shlex.join(copts), CGO_LDFLAGS=shlex.join(ldflags), **dict(platform.info.go_env))
 
 
 def go_mod_download(go: str, module_root: str) -> Command:

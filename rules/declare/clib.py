@@ -1,6 +1,7 @@
-"""StaticCLib: a static C library (rules_cc's cc_library), built in the configuration of each user.
+"""StaticCLib: a static C and C++ library (rules_cc's cc_library), built in the configuration of each user.
 
-Own includes/defines and those of deps travel to dependents through CcInfo; copts stay private.
+Own includes/defines and those of deps travel to dependents through CcInfo; copts (C and C++) and cxxopts (C++
+only) stay private. A library with C++ sources tells its dependents that the final link needs the C++ runtime.
 """
 import os
 
@@ -12,6 +13,9 @@ from ..providers import CcInfo
 from . import attributes as declare
 from .rule import Rule
 
+C_SUFFIXES = (".c", ".s", ".S")
+CXX_SUFFIXES = (".cc", ".cpp", ".cxx")
+
 
 @attrs.frozen
 class CLibAttrs:
@@ -21,6 +25,7 @@ class CLibAttrs:
     includes: tuple = attrs.field(default=(), converter=declare.string_list("includes"))
     defines: tuple = attrs.field(default=(), converter=declare.string_list("defines"))
     copts: tuple = attrs.field(default=(), converter=declare.string_list("copts"))
+    cxxopts: tuple = attrs.field(default=(), converter=declare.string_list("cxxopts"))
     deps: tuple = attrs.field(default=(), converter=declare.node_list)
     linkopts: tuple = attrs.field(default=(), converter=declare.string_list("linkopts"))
     verify: tuple = attrs.field(default=None, converter=declare.relaxations)
@@ -56,12 +61,13 @@ class StaticCLib(Rule):
 
     def analyze(self):
         env, a = self.env, self.attrs
-        self.srcs = resolve_files(env, self.kind, self.name, "srcs", a.srcs, (".c", ".s", ".S"))
+        self.srcs = resolve_files(env, self.kind, self.name, "srcs", a.srcs, C_SUFFIXES + CXX_SUFFIXES)
         self.hdrs = resolve_files(env, self.kind, self.name, "hdrs", a.hdrs)
         self.includes = tuple(env.Dir(i).abspath for i in a.includes)
         self.deps = self.lookup(a.deps, "deps")
         if not self.srcs:
-            raise self.error("srcs is empty: a static library needs at least one .c file")
+            raise self.error("srcs is empty: a static library needs at least one .c or .cc file")
+        self.cxx = any(s.name.endswith(CXX_SUFFIXES) for s in self.srcs)
         self.object_names = object_names([os.path.relpath(s.abspath, self.srcdir.abspath) for s in self.srcs])
 
     def realize(self, config):
@@ -76,10 +82,16 @@ class StaticCLib(Rule):
         flags = (list(tc.default_copts(plat)) + [f"-D{d}" for d in visible.defines]
                  + [f"-I{i}" for i in visible.includes] + list(visible.flag_args()) + list(a.copts)
                  + self.ctx.prefix_map_flags(self.env))
+        cxx = tc.cxx(plat) if self.cxx else None
+        if self.cxx and cxx is None:
+            raise self.error(f"[{config}] {tc.cxx_missing()}", "build C++ with toolchain='zig' (or a container image)")
         objects = []
         for src, rel in zip(self.srcs, self.object_names):
             obj = os.path.join(outdir, "_objs", self.name, rel)
-            compile_ = commands.cc_compile(tc.cc(plat), src.abspath, tmp_of(obj), flags)
+            if src.name.endswith(CXX_SUFFIXES):
+                compile_ = commands.cc_compile(cxx, src.abspath, tmp_of(obj), flags + list(a.cxxopts))
+            else:
+                compile_ = commands.cc_compile(tc.cc(plat), src.abspath, tmp_of(obj), flags)
             step = self.step(config, f"compile {src.path}", [compile_], Outputs(obj), Verification(policy))
             objects += self.nodes(step, [src] + inputs, config, scan_paths=visible.scan_paths(src.dir.abspath))
         archive = os.path.join(outdir, f"lib{self.name}.a")
@@ -87,5 +99,5 @@ class StaticCLib(Rule):
         step = self.step(config, "archive", [archive_], Outputs(archive), Verification(policy))
         node = self.nodes(step, objects + image, config, provides=True)[0]
         own = CcInfo(includes=self.includes, defines=a.defines, headers=self.hdrs, archives=(node,),
-                     linkopts=(a.linkopts,) if a.linkopts else ())
+                     linkopts=(a.linkopts,) if a.linkopts else (), cxx=self.cxx)
         return CcInfo.merge(own, deps)

@@ -16,6 +16,7 @@ from ..configure.toolchains.go import module_fetch_env
 from ..providers import CcInfo
 from . import attributes as declare
 from .gosrc import GoSourceError, find_module_root, read_module
+from .clib import CXX_SUFFIXES
 from .rule import Rule
 
 go_quote = commands.go_quote
@@ -80,6 +81,7 @@ class GoCgoBinary(Rule):
             raise self.error(f"package {a.package} is not a main package (package {clause})",
                              "point package= at the directory of a `package main` with func main")
         self.cdeps = self.lookup(a.cdeps, "cdeps")
+        self.own_cxx = [os.path.relpath(f, root) for f in self.inputs if f.endswith(CXX_SUFFIXES)]
 
     def returned(self):
         """One node per platform: the target's own platforms= narrowed by --platforms, else the selected ones."""
@@ -97,15 +99,25 @@ class GoCgoBinary(Rule):
         extra = list(tc.sources())
         if tc.prefetch_modules:
             extra.append(self._download_modules(config, go, extra))
-        cflags = (list(tc.default_copts(plat)) + [f"-D{d}" for d in cc.defines] + [f"-I{i}" for i in cc.includes]
-                  + list(cc.flag_args()) + self.ctx.prefix_map_flags(self.env)
-                  # An image's system headers can change while its compiler's version (all Go asks) does not.
-                  + [f"-DSCONSRULES_TOOLCHAIN={hashlib.sha256(tc.identity().encode()).hexdigest()[:16]}"])
+        cppflags = ([f"-D{d}" for d in cc.defines] + [f"-I{i}" for i in cc.includes] + list(cc.flag_args())
+                    + self.ctx.prefix_map_flags(self.env)
+                    # An image's system headers can change while its compiler's version (all Go asks) does not.
+                    + [f"-DSCONSRULES_TOOLCHAIN={hashlib.sha256(tc.identity().encode()).hexdigest()[:16]}"])
+        ldflags = list(cc.link_args()) + list(cc.flat_linkopts)
+        cxx = tc.cxx(plat)
+        if cc.cxx or self.own_cxx:
+            if cxx is None:
+                why = "its cdeps hold C++" if cc.cxx else f"it has C++ sources ({self.own_cxx[0]})"
+                raise self.error(f"[{config}] {why}, and {tc.cxx_missing()}",
+                                 "build C++ with toolchain='zig' (or a container image)")
+            ldflags += tc.cxx_link_flags(plat)  # the C++ runtime, statically, also when Go links with the C driver
+        cxx = cxx or commands.missing_compiler(f"[{config}] a Go package in the build has C++ sources, and "
+                                               f"{tc.cxx_missing()} (hint: use toolchain='zig')")
         out = os.path.join(self.outdir(config), self.name)
         pkg = a.package if a.package.startswith(".") else "./" + a.package
+        env = commands.cgo_env(plat, tc.cc(plat), cxx, cppflags, tc.default_copts(plat), ldflags)
         build = commands.go_build(go.exe, pkg, tmp_of(out), a.gotags, commands.go_link_flags(a.static, a.strip, a.x_defs),
-                                  self.module.root, commands.cgo_env(plat, tc.cc(plat), cflags,
-                                                                     list(cc.link_args()) + list(cc.flat_linkopts)))
+                                  self.module.root, env)
         policy = self.policy(plat, static=a.static, stripped=a.strip, go=True, cgo=True, trimpath=True,
                              leak_paths=self.ctx.leak_paths(self.env, go, tc), leak_dwarf=a.strip)
         # cdeps archives are checked again before the link: a foreign or glibc-built archive fails with the
@@ -117,7 +129,7 @@ class GoCgoBinary(Rule):
         step = self.step(config, f"go build {pkg}", [build], Outputs(out),
                          Verification(policy, prechecks=prechecks, report=True),
                          identities=(tc.identity(), go.identity()), passenv={**go.passenv(), **tc.env(plat)},
-                         mounts=(self.module.root,), caching=Caching(digest_env="CGO_CFLAGS", digest_inputs=digest_inputs))
+                         mounts=(self.module.root,), caching=Caching(digest_env="CGO_CPPFLAGS", digest_inputs=digest_inputs))
         sources = ([self.env.File(f) for f in self.inputs] + list(cc.archives) + list(cc.headers) + list(cc.flag_files)
                    + extra)
         node = self.nodes(step, sources, config, scan_paths=cc.scan_paths())[0]

@@ -29,6 +29,21 @@ class Toolchain:
         """argv prefix of the C compiler driver for `platform` (also Go's CC)."""
         raise NotImplementedError
 
+    def cxx(self, platform) -> Optional[List[str]]:
+        """argv prefix of the C++ compiler driver, or None when this toolchain has no C++ (`cxx_missing` says why)."""
+        return None
+
+    def cxx_missing(self) -> str:
+        return f"toolchain '{self.name}' has no C++ compiler"
+
+    def cxx_runtime(self) -> Optional[str]:
+        """The C++ standard library its links use ("libc++", "libstdc++"), or None without C++."""
+        return None
+
+    def cxx_link_flags(self, platform) -> List[str]:
+        """What a link through the C driver needs to pull in the C++ runtime statically."""
+        return []
+
     def ar(self, platform) -> List[str]:
         """argv prefix of the archiver (`ar`); deterministic mode is asked for by its callers."""
         raise NotImplementedError

@@ -73,6 +73,12 @@ class ContainerToolchain(Toolchain):
     def cxx(self, platform):
         return list(self.cxx_command)
 
+    def cxx_runtime(self):
+        return "libstdc++"
+
+    def cxx_link_flags(self, platform):
+        return ["-lstdc++"]
+
     def ar(self, platform):
         return list(self.ar_command)
 

@@ -70,6 +70,10 @@ class MuslGccToolchain(Toolchain):
                     os.remove(link)
                 os.symlink(path, link)
 
+    def cxx_missing(self):
+        return ("musl-gcc has no C++: Debian ships no libstdc++ built for musl, so C++ code cannot be linked "
+                "statically against musl with it")
+
     def ar(self, platform):
         return [shutil.which("ar") or "ar"]
 

@@ -34,6 +34,16 @@ class ZigToolchain(Toolchain):
     def cc(self, platform):
         return [self.exe, "cc", "-target", platform.zig_target]
 
+    def cxx(self, platform):
+        return [self.exe, "c++", "-target", platform.zig_target]
+
+    def cxx_runtime(self):
+        return "libc++"
+
+    def cxx_link_flags(self, platform):
+        """zig builds and links its libc++ and libc++abi for the target, statically."""
+        return ["-lc++"]
+
     def ar(self, platform):
         return [self.exe, "ar"]
 

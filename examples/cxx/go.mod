@@ -1,0 +1,3 @@
+module example.com/cxx
+
+go 1.22
