@@ -6,6 +6,9 @@ import subprocess
 
 HELLO = '#include <stdio.h>\nint main(void) { puts("hi"); return 0; }\n'
 LOOKUP = '#include <netdb.h>\nint main(void) { struct addrinfo *r; return getaddrinfo("localhost", 0, 0, &r); }\n'
+CXX_LIB = ('#include <string>\n#include <cstdio>\n#include <cstring>\nextern "C" int greet(char *b, int n) '
+           '{ char t[16]; std::string s = "hi " + std::to_string(n); int r = snprintf(t, (size_t)n, "%s", s.c_str()); '
+           'memcpy(b, t, 8); return r; }\n')
 FORTIFIED = '#include <stdio.h>\nvoid f(char *b, int n) { snprintf(b, 8, "%d", n); }\n'
 GO_MAIN = 'package main\n\n// #include <stdio.h>\n// static void hi(void) { puts("hi"); }\nimport "C"\n\nfunc main() { C.hi() }\n'
 GO_PURE = 'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("hi") }\n'
@@ -47,7 +50,7 @@ def _c(tool, *args):
     return (tool,) + args
 
 
-HOST_TOOLS = {"gcc": lambda: shutil.which("gcc"), "musl-gcc": lambda: shutil.which("musl-gcc"), "zig": zig_exe,
+HOST_TOOLS = {"gcc": lambda: shutil.which("gcc"), "g++": lambda: shutil.which("g++"), "musl-gcc": lambda: shutil.which("musl-gcc"), "zig": zig_exe,
               "ar": lambda: shutil.which("ar"), "go": lambda: shutil.which("go")}
 # name -> (tools it needs, steps); a step is (tool, args...) run in the corpus directory, or a function of it.
 RECIPES = {
@@ -67,6 +70,10 @@ RECIPES = {
                                          "hello.c", "-o", "zig-amd64-stripped")]),
     "fort-glibc.o": (("gcc",), [_c("gcc", "-O2", "-D_FORTIFY_SOURCE=2", "-c", "fort.c", "-o", "fort-glibc.o")]),
     "fort-musl.o": (("musl-gcc",), [_c("musl-gcc", "-O2", "-c", "fort.c", "-o", "fort-musl.o")]),
+    "libgxx.a": (("g++", "ar"), [_c("g++", "-O2", "-D_FORTIFY_SOURCE=2", "-c", "greet.cc", "-o", "greet-gxx.o"),
+                                 _c("ar", "rcsD", "libgxx.a", "greet-gxx.o")]),
+    "libzigxx.a": (("zig", "ar"), [_c("zig", "c++", "-target", "x86_64-linux-musl", "-O2", "-c", "greet.cc", "-o",
+                                      "greet-zig.o"), _c("ar", "rcsD", "libzigxx.a", "greet-zig.o")]),
     "libglibc.a": (("gcc", "ar"), ["fort-glibc.o", _c("ar", "rcsD", "libglibc.a", "fort-glibc.o")]),
     "libmusl.a": (("musl-gcc", "ar"), ["fort-musl.o", _c("ar", "rcsD", "libmusl.a", "fort-musl.o")]),
     "libnondet.a": (("musl-gcc", "ar"), ["fort-musl.o", _c("ar", "rcsU", "libnondet.a", "fort-musl.o")]),
@@ -102,7 +109,7 @@ def build_file(d, name, require=None):
     for tool in tools:
         if require:
             require(tool)
-    for src, text in [("hello.c", HELLO), ("lookup.c", LOOKUP), ("fort.c", FORTIFIED)]:
+    for src, text in [("hello.c", HELLO), ("lookup.c", LOOKUP), ("fort.c", FORTIFIED), ("greet.cc", CXX_LIB)]:
         if not os.path.exists(os.path.join(d, src)):
             _write(os.path.join(d, src), text)
     for step in steps:

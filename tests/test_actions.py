@@ -2,6 +2,8 @@ import os
 import stat
 import subprocess
 
+import attrs
+
 import sconsrules.configure.identity as identity
 from sconsrules.actions import Caching, Command, Outputs, Step, Verification
 from sconsrules.configure.platform import Platform
@@ -31,6 +33,9 @@ def test_the_signature_is_the_one_steps_had_before_their_fields_were_grouped():
              caching=Caching(shared=True, digest_env="CGO_CFLAGS"))
     assert s.signature() == "a4bd5e69331f7a3528ca8079c4d8d52fa7987ed179ba12d5a87906ce66460fd8"
     assert s.signature(root="/r") == "dafc105977c6bd0d5cae307b383838d499f62a6d2072189160d9c16d1b114b25"
+    # A policy field added later enters the signature once it is set.
+    later = attrs.evolve(s, verification=attrs.evolve(s.verification, prechecks=(("/r/a.a", Policy(amd64, cxx_runtime="libc++")),)))
+    assert later.signature() != s.signature()
 
 
 def test_signature_covers_what_decides_the_bytes():

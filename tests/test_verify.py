@@ -109,3 +109,13 @@ def test_mutated_headers_never_crash(corpus):
             verify_bytes("m", bytes(mutated), Policy(AMD64))
         except MalformedInput:
             pass
+
+
+def test_a_gnu_libstdcxx_archive_is_named_and_refused_for_libcxx(corpus):
+    """g++ against glibc: the glibc references say so, and for a link with zig's libc++ the std::__cxx11 names too."""
+    report = verify_file(corpus.path("libgxx.a"), Policy(AMD64, cxx_runtime="libc++"))
+    assert {"archive.glibc-refs", "archive.cxx-runtime"} <= set(failed(report))
+    by_check = {f.check: f for f in report.failures}
+    assert "g++ against glibc's headers and GNU libstdc++" in by_check["archive.glibc-refs"].reason
+    assert "__cxx11" in by_check["archive.cxx-runtime"].evidence
+    assert verify_file(corpus.path("libzigxx.a"), Policy(AMD64, cxx_runtime="libc++")).ok

@@ -8,6 +8,9 @@ from typing import Dict, Iterable, List, Sequence
 
 from .step import Call, Command
 
+# Pure-Go DNS and user lookup (no NSS in a static binary), and the platform's libc as a tag ("musl"): modules that
+# ship a musl variant of a prebuilt archive or of their cgo flags select it with that tag (gozstd,
+# confluent-kafka-go), as they do on Alpine.
 DEFAULT_GO_TAGS = ("netgo", "osusergo")
 # Fixed for every `go` command: a user's `go env -w`, GOFLAGS and toolchain switching never reach the build.
 GO_FIXED_ENV = {"GOENV": "off", "GOFLAGS": "", "GOTOOLCHAIN": "local", "GO111MODULE": "on", "GOWORK": "off"}
@@ -44,11 +47,15 @@ def go_link_flags(static: bool, strip: bool, x_defs: Iterable) -> List[str]:
     return flags + ["-buildid="] + [f"-X={k}={v}" for k, v in x_defs]
 
 
+def go_tags(tags: Iterable[str], platform) -> str:
+    defaults = list(DEFAULT_GO_TAGS) + [platform.libc]
+    return ",".join(defaults + [t for t in tags if t not in defaults])
+
+
 def go_build(go: str, package: str, out_tmp: str, tags: Iterable[str], ldflags: Iterable[str], cwd: str,
-             env: Dict[str, str]) -> Command:
+             env: Dict[str, str], platform) -> Command:
     """-trimpath without VCS stamping keeps the output reproducible; CGO_CPPFLAGS/LDFLAGS expand response files."""
-    tags = list(DEFAULT_GO_TAGS) + [t for t in tags if t not in DEFAULT_GO_TAGS]
-    return Command([go, "build", "-trimpath", "-buildvcs=false", "-tags", ",".join(tags),
+    return Command([go, "build", "-trimpath", "-buildvcs=false", "-tags", go_tags(tags, platform),
                     "-ldflags", " ".join(go_quote(f) for f in ldflags), "-o", out_tmp, package],
                    env=dict(env, **GO_FIXED_ENV), cwd=cwd, expand_env=("CGO_CPPFLAGS", "CGO_LDFLAGS"))
 
@@ -64,6 +71,26 @@ def cgo_env(platform, cc: Sequence[str], cxx: Sequence[str], cppflags: Sequence[
     return dict(CGO_ENABLED="1", GOOS=platform.os, GOARCH=platform.info.goarch, CC=shlex.join(cc),
                 CXX=shlex.join(cxx), CGO_CPPFLAGS=shlex.join(cppflags), CGO_CFLAGS=shlex.join(copts),
                 CGO_CXXFLAGS=shlex.join(copts), CGO_LDFLAGS=shlex.join(ldflags), **dict(platform.info.go_env))
+
+
+LINK_LIST_MARK = "SCONSRULES-LINK"
+LINK_LIST_SEP = "\x1f"
+# One line per package with cgo link flags: import path, module@version, directory, the flags (${SRCDIR} expanded).
+LINK_LIST_TEMPLATE = (LINK_LIST_MARK + " {{if .CgoLDFLAGS}}{{.ImportPath}}\t{{with .Module}}{{.Path}}{{with .Version}}@{{.}}"
+                      '{{end}}{{end}}\t{{.Dir}}\t{{join .CgoLDFLAGS "' + LINK_LIST_SEP + '"}}{{end}}')
+
+
+def go_link_inputs(go: str, package: str, tags: Iterable[str], cwd: str, platform) -> Command:
+    """`go list -deps` of what the build will compile, with the cgo link flags of each package: the file
+    selection depends only on the platform and the tags."""
+    env = dict(CGO_ENABLED="1", GOOS=platform.os, GOARCH=platform.info.goarch, **dict(platform.info.go_env))
+    return Command([go, "list", "-deps", "-tags", go_tags(tags, platform), "-f", LINK_LIST_TEMPLATE, package],
+                   env=dict(env, **GO_FIXED_ENV), cwd=cwd)
+
+
+def check_link_inputs(listing: Command, policy, config: str) -> Call:
+    """Verify the archives and objects `listing` names before the link (execute/golinks.py)."""
+    return Call("sconsrules.execute.golinks:check", (listing, policy, config), runs_commands=True)
 
 
 def go_mod_download(go: str, module_root: str) -> Command:

@@ -32,6 +32,23 @@ def _values(values: Iterable[Any]) -> Tuple[Any, ...]:
     return tuple(values)
 
 
+def _signed(attribute, value) -> bool:
+    """A field added later (metadata "since") enters a signature only when set: adding it rebuilds nothing."""
+    return "since" not in attribute.metadata or value != attribute.default
+
+
+class _SignedRepr:
+    """An attrs instance's repr without the later fields left at their default (see _signed)."""
+
+    def __init__(self, inst) -> None:
+        self.inst = inst
+
+    def __repr__(self) -> str:
+        shown = [f"{a.name}={getattr(self.inst, a.name)!r}" for a in attrs.fields(type(self.inst))
+                 if a.repr and _signed(a, getattr(self.inst, a.name))]
+        return f"{type(self.inst).__name__}({', '.join(shown)})"
+
+
 def _pairs(mapping) -> Tuple[Tuple[str, str], ...]:
     return tuple(sorted((mapping or {}).items()))
 
@@ -78,6 +95,9 @@ class Call:
 
     function: str  # "sconsrules.execute.fetch:materialize"
     args: Tuple[Any, ...] = attrs.field(converter=_values)
+    # The function runs Commands through the step's executor: it is given run=(Command -> (code, output)) and
+    # who=(rule, target) (the go list of a cgo link's inputs runs where go build will).
+    runs_commands: bool = False
     env: tuple = ()
     cwd: Optional[str] = None
     network: bool = False
@@ -175,8 +195,8 @@ class Step:
         where the project is checked out (for caches shared between checkouts)."""
         v = self.verification
         text = repr((self.rule, self.label, self.config, self.out, [attrs.astuple(c) for c in self.commands],
-                     attrs.astuple(v.policy) if v.policy else None, self.identities,
-                     v.prechecks, self.executor, self.outputs.members, v.glob, self.caching.digest_env))
+                     attrs.astuple(v.policy, filter=_signed) if v.policy else None, self.identities,
+                     tuple((path, _SignedRepr(policy)) for path, policy in v.prechecks), self.executor, self.outputs.members, v.glob, self.caching.digest_env))
         if self.outputs.stamp is not None:
             text += repr(self.outputs.stamp)
         if root:

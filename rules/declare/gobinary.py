@@ -117,16 +117,19 @@ class GoCgoBinary(Rule):
         pkg = a.package if a.package.startswith(".") else "./" + a.package
         env = commands.cgo_env(plat, tc.cc(plat), cxx, cppflags, tc.default_copts(plat), ldflags)
         build = commands.go_build(go.exe, pkg, tmp_of(out), a.gotags, commands.go_link_flags(a.static, a.strip, a.x_defs),
-                                  self.module.root, env)
+                                  self.module.root, env, plat)
+        link_policy = self.policy(plat, cxx_runtime=tc.cxx_runtime())
+        check = commands.check_link_inputs(commands.go_link_inputs(go.exe, pkg, a.gotags, self.module.root, plat),
+                                           link_policy, config.dirname)
         policy = self.policy(plat, static=a.static, stripped=a.strip, go=True, cgo=True, trimpath=True,
                              leak_paths=self.ctx.leak_paths(self.env, go, tc), leak_dwarf=a.strip)
         # cdeps archives are checked again before the link: a foreign or glibc-built archive fails with the
         # verifier's reason instead of a linker error.
-        prechecks = tuple((x.abspath, self.policy(plat)) for x in cc.archive_files)
+        prechecks = tuple((x.abspath, link_policy) for x in cc.archive_files)
         # What the cgo compiles read beyond the package (Go's cache does not see it): headers, response
         # files of flags, the image. Archives are left out: a .c edit relinks without recompiling cgo code.
         digest_inputs = tuple(n.abspath for n in list(cc.headers) + list(cc.flag_files) + list(tc.sources()))
-        step = self.step(config, f"go build {pkg}", [build], Outputs(out),
+        step = self.step(config, f"go build {pkg}", [check, build], Outputs(out),
                          Verification(policy, prechecks=prechecks, report=True),
                          identities=(tc.identity(), go.identity()), passenv={**go.passenv(), **tc.env(plat)},
                          mounts=(self.module.root,), caching=Caching(digest_env="CGO_CPPFLAGS", digest_inputs=digest_inputs))

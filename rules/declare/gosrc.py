@@ -12,7 +12,7 @@ import re
 import attrs
 
 SOURCE_SUFFIXES = (".go", ".c", ".h", ".s", ".S", ".cc", ".cpp", ".cxx", ".hh", ".hpp", ".hxx", ".m", ".f",
-                   ".F", ".for", ".f90", ".syso")
+                   ".F", ".for", ".f90", ".syso", ".a", ".o")  # archives and objects: a #cgo LDFLAGS may link them
 _COMMENT = re.compile(r"//[^\n]*|/\*.*?\*/", re.S)
 _STRING = re.compile(r'`[^`]*`|"(?:\\.|[^"\\\n])*"')
 _IMPORT_BLOCK = re.compile(r"\bimport\s*\((.*?)\)", re.S)

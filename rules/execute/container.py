@@ -10,7 +10,9 @@ import os
 import socket
 import threading
 
+from ..actions import Call
 from ..errors import RuleError
+from .native import run_call
 from .run import MARK, RUN_ID
 
 LABEL = "sconsrules.builder"
@@ -137,6 +139,8 @@ class ContainerExecutor:
     def run(self, command, passenv, who=None):
         """Run `command` for `who` (rule, target): the one named in any error, whoever started the container."""
         who = who or self.who
+        if isinstance(command, Call):
+            return run_call(command, self, passenv, who)
         with self._lock:
             if self._container is None:
                 self._start(who)

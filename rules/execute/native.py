@@ -14,10 +14,14 @@ from .run import MARK, RUN_ID
 _SETPRIV = shutil.which("setpriv")
 
 
-def _call(call):
-    """A Call's function does its work or raises RuleError with its stated cause (passed on as it is)."""
+def run_call(call, executor, passenv, who):
+    """A Call's function does its work (on this machine, whatever the executor) or raises RuleError with its stated
+    cause (passed on as it is); one that runs commands runs them through `executor`."""
     module, _, function = call.function.partition(":")
-    getattr(importlib.import_module(module), function)(*call.args)
+    kwargs = {}
+    if call.runs_commands:
+        kwargs = {"run": lambda command: executor.run(command, passenv, who), "who": who}
+    getattr(importlib.import_module(module), function)(*call.args, **kwargs)
     return 0, ""
 
 
@@ -26,7 +30,7 @@ class NativeExecutor:
 
     def run(self, command, passenv, who=None):
         if isinstance(command, Call):
-            return _call(command)
+            return run_call(command, self, passenv, who)
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
         env.update(passenv)
         env.update(command.env)

@@ -26,8 +26,11 @@ CHECK_IDS = (
     "link.static", "libc", "libc.nss", "stripped", "hardening.gnu-stack", "hardening.wx", "hardening.relocs",
     "go.buildinfo", "go.cgo", "go.goos", "go.goarch", "go.trimpath", "leaks.strings", "leaks.dwarf",
     "archive.members", "archive.member-elf", "archive.member-type", "archive.deterministic", "archive.glibc-refs",
-    "object.glibc-refs",
+    "object.glibc-refs", "archive.cxx-runtime", "object.cxx-runtime",
 )
+# GNU libstdc++'s own names: its dual-ABI namespace and its std::__throw_* helpers. libc++ (zig's) names its
+# inline namespace std::__1 (_ZNSt3__1...) and defines none of these.
+LIBSTDCXX_MARKS = re.compile(r"St7__cxx11|^_ZSt\d+__throw_|^_ZNKSt7__cxx11")
 
 
 @attrs.frozen
@@ -42,6 +45,9 @@ class Policy:
     leak_paths: tuple = ()  # absolute directories of the build machine that must not appear
     leak_dwarf: bool = True  # also search DWARF (an unstripped build keeps toolchain paths there)
     relax: tuple = ()  # (check id, reason) pairs
+    # The C++ runtime the link will use ("libc++" for zig): code compiled against another cannot link with it.
+    # Fields added after the first release carry `since`: at their default they leave Step signatures as they were.
+    cxx_runtime: Optional[str] = attrs.field(default=None, metadata={"since": "0.2"})
 
     def relaxed(self, check):
         return dict(self.relax).get(check)
@@ -121,6 +127,25 @@ def glibc_references(undefined, machine):
     return sorted(s for s in undefined
                   if s in table or "@GLIBC_" in s or s.startswith(GLIBC_ONLY_PREFIXES)
                   or (s.startswith("__") and s.endswith("_chk") and s != "__stack_chk_fail"))
+
+
+def libstdcxx_names(names):
+    """Names only GNU libstdc++ defines (std::__cxx11, std::__throw_*): code compiled with g++'s headers."""
+    return sorted(n for n in names if LIBSTDCXX_MARKS.search(n))
+
+
+def _glibc_reason(refs, cxx_marks):
+    if cxx_marks:
+        return "compiled with g++ against glibc's headers and GNU libstdc++: these symbols do not exist in musl"
+    return "compiled against glibc headers: these symbols do not exist in musl"
+
+
+def _check_cxx_runtime(out, check, names, policy, where=""):
+    if policy.cxx_runtime != "libc++":
+        return
+    found = libstdcxx_names(names)
+    out.add(check, not found, f"{where}compiled against GNU libstdc++ (std::__cxx11 ABI), which the link's libc++ "
+            "does not define: rebuild it with this toolchain's C++ compiler", ", ".join(found[:3]))
 
 
 def check_executable(facts, policy):
@@ -235,11 +260,12 @@ def check_archive(members, policy):
         out.add("archive.deterministic", (member.mtime, member.uid, member.gid) == (0, 0, 0),
                 f"{where}archive headers must be deterministic (mtime, uid, gid 0)",
                 f"mtime={member.mtime} uid={member.uid} gid={member.gid}")
+        outside = facts.undefined - defined
         if policy.libc == "musl":
-            glibc_refs = glibc_references(facts.undefined - defined, facts.machine)
-            out.add("archive.glibc-refs", not glibc_refs,
-                    f"{where}compiled against glibc headers: these symbols do not exist in musl",
+            glibc_refs = glibc_references(outside, facts.machine)
+            out.add("archive.glibc-refs", not glibc_refs, where + _glibc_reason(glibc_refs, libstdcxx_names(outside)),
                     ", ".join(glibc_refs[:5]))
+        _check_cxx_runtime(out, "archive.cxx-runtime", outside, policy, where)
     return out
 
 
@@ -248,10 +274,11 @@ def _check_object(path, data, header, policy):
     out = _Collector(policy)
     if policy.platform:
         _identity(out, header, policy.platform)
+    undefined = undefined_symbols(data, header)
     if policy.libc == "musl":
-        refs = glibc_references(undefined_symbols(data, header), header.machine)
-        out.add("object.glibc-refs", not refs, "compiled against glibc headers: these symbols do not exist in musl",
-                ", ".join(refs[:5]))
+        refs = glibc_references(undefined, header.machine)
+        out.add("object.glibc-refs", not refs, _glibc_reason(refs, libstdcxx_names(undefined)), ", ".join(refs[:5]))
+    _check_cxx_runtime(out, "object.cxx-runtime", undefined, policy)
     summary = {"machine": header.machine, "type": header.elf_type, "size": len(data),
                "sha256": hashlib.sha256(data).hexdigest()}
     return Report(path, "object", tuple(out.findings), summary)

@@ -1,0 +1,64 @@
+"""The archives and objects a cgo link takes from Go packages' own `#cgo LDFLAGS` (a module's prebuilt
+libzstd_linux_amd64.a, libduckdb.a), found with `go list -deps` in the step's executor and verified like cdeps
+before `go build` runs: a glibc-built or C++-mismatched archive is named with its module, not met as a wall of
+undefined symbols or, worse, linked silently (lld drops dead references to glibc-only symbols).
+"""
+import os
+
+from ..actions.commands import LINK_LIST_MARK as MARK, LINK_LIST_SEP as SEP
+from ..errors import RuleError
+from ..verify import MalformedInput, verify_file
+
+
+def link_inputs(flags, directory):
+    """Files a package's link flags name: *.a and *.o paths, and -l names found as lib<name>.a in its -L dirs
+    (other -l names are the C library's or the system's: the final link and the verifier judge those)."""
+    dirs, files = [], []
+    for flag in flags:
+        if flag.startswith("-L") and len(flag) > 2:
+            dirs.append(os.path.join(directory, flag[2:]))
+    for flag in flags:
+        if flag.endswith((".a", ".o")) and not flag.startswith("-"):
+            files.append(os.path.join(directory, flag))
+        elif flag.startswith("-l") and len(flag) > 2:
+            found = [os.path.join(d, f"lib{flag[2:]}.a") for d in dirs if os.path.isfile(os.path.join(d, f"lib{flag[2:]}.a"))]
+            files += found[:1]
+    return [os.path.normpath(f) for f in files]
+
+
+def parse(output):
+    """(import path, module, directory, flags) for each package `go list` named."""
+    found = []
+    for line in output.splitlines():
+        if not line.startswith(MARK + " ") or line == MARK + " ":
+            continue
+        fields = line[len(MARK) + 1:].split("\t")
+        if len(fields) == 4:
+            found.append((fields[0], fields[1], fields[2], [f for f in fields[3].split(SEP) if f]))
+    return found
+
+
+def check(listing, policy, config, *, run, who):
+    """Run `listing` (go list) through the step's executor and verify every archive and object it names."""
+    code, output = run(listing)
+    if code != 0:
+        lines = [line for line in output.splitlines() if not line.startswith(MARK)]
+        raise RuleError(*who, f"[{config}] go list failed (exit {code}): {' '.join(lines[-3:])[:500]}",
+                        "the same error would stop go build: fix the package or its go.mod")
+    for import_path, module, directory, flags in parse(output):
+        for path in link_inputs(flags, directory):
+            where = f"module {module or import_path}: {os.path.relpath(path, directory)}"
+            if not os.path.isfile(path):
+                continue  # go build names a missing file itself
+            try:
+                report = verify_file(path, policy)
+            except MalformedInput as exc:
+                raise RuleError(*who, f"[{config}] {where}: {exc}") from None
+            if not report.ok:
+                first = report.failures[0]
+                more = f" (+{len(report.failures) - 1} more)" if len(report.failures) > 1 else ""
+                raise RuleError(*who, f"[{config}] {where}, linked by its #cgo LDFLAGS, fails verification: "
+                                f"{first.check}: {first.reason}: {first.evidence}{more}",
+                                "a prebuilt archive must be a musl build for this platform: see whether the module "
+                                "offers one under another build tag (`musl` is on by default), or build the library "
+                                "from source with ForeignCLib")

@@ -1,0 +1,91 @@
+"""Archives that Go modules link through their own `#cgo LDFLAGS`: found with `go list`, verified before the link,
+named with their module when they are not musl builds for the platform."""
+import os
+import subprocess
+
+import pytest
+
+from conftest import require, run_binary
+
+pytestmark = pytest.mark.integration
+
+SCONSTRUCT = 'env = Environment(tools=["default", "sconsrules"])\nSConscript("SConscript", exports="env")\n'
+GOZSTD_MAIN = '''package main
+
+import (
+\t"fmt"
+
+\t"github.com/valyala/gozstd"
+)
+
+func main() {
+\tc := gozstd.Compress(nil, []byte("hello hello hello"))
+\td, err := gozstd.Decompress(nil, c)
+\tfmt.Println(string(d), err)
+}
+'''
+
+
+def test_a_real_module_with_prebuilt_archives_picks_its_musl_ones(project):
+    """gozstd v1.20.1 ships glibc and musl builds of libzstd; the default `musl` tag selects the latter."""
+    require("zig")
+    require("go")
+    project.write("SConstruct", SCONSTRUCT)
+    project.write("SConscript", 'Import("env")\nenv.GoCgoBinary("z", platforms=["linux/amd64", "linux/arm64"], '
+                  'toolchain="zig")\n')
+    project.write("go.mod", "module example.com/z\n\ngo 1.22\n\nrequire github.com/valyala/gozstd v1.20.1\n")
+    project.write("main.go", GOZSTD_MAIN)
+    subprocess.run(["go", "mod", "tidy"], cwd=project.root, check=True, capture_output=True,
+                   env=dict(os.environ, GOFLAGS="-mod=mod"))
+    project.scons()
+    for platform, config in (("linux/amd64", "linux-amd64-musl-zig"), ("linux/arm64", "linux-arm64-musl-zig")):
+        result = run_binary(project.path("build", config, "z"), platform)
+        assert result.stdout == "hello hello hello <nil>\n", result.stderr
+
+
+FAST_GO = '''package fast
+
+// #cgo LDFLAGS: ${SRCDIR}/libfast_linux_amd64.a
+// int fast_add(int a, int b);
+import "C"
+
+func Add(a, b int) int { return int(C.fast_add(C.int(a), C.int(b))) }
+'''
+FAST_C = '''#include <stdio.h>
+#include <string.h>
+int fast_add(int a, int b) { char t[16]; snprintf(t, (size_t)a + 8, "%d", b); return a + b + (int)strlen(t) - 2; }
+'''
+
+
+def test_a_modules_glibc_archive_is_named_before_the_link_and_the_fix_builds(project):
+    """A module (here a local one, through replace) that links a prebuilt glibc archive: zig would link it and
+    the binary would pass every check (lld drops the dead glibc references); the build stops first."""
+    require("zig")
+    gcc = require("gcc")
+    project.write("SConstruct", SCONSTRUCT)
+    project.write("SConscript", 'Import("env")\nenv.GoCgoBinary("app", platforms=["linux/amd64"], toolchain="zig")\n')
+    project.write("go.mod", "module example.com/app\n\ngo 1.22\n\nrequire example.com/fast v0.0.0\n\n"
+                  "replace example.com/fast => ./third/fast\n")
+    project.write("main.go", 'package main\n\nimport (\n\t"fmt"\n\n\t"example.com/fast"\n)\n\n'
+                  "func main() { fmt.Println(fast.Add(2, 40)) }\n")
+    project.write("third/fast/go.mod", "module example.com/fast\n\ngo 1.22\n")
+    project.write("third/fast/fast.go", FAST_GO)
+    project.write("third/fast/fast.c.txt", FAST_C)
+    fast = project.path("third", "fast")
+    subprocess.run([gcc, "-O2", "-D_FORTIFY_SOURCE=2", "-x", "c", "-c", "fast.c.txt", "-o", "fast.o"], cwd=fast,
+                   check=True)
+    subprocess.run(["ar", "rcsD", "libfast_linux_amd64.a", "fast.o"], cwd=fast, check=True)
+    os.remove(os.path.join(fast, "fast.o"))
+    result = project.scons(check=False)
+    assert result.returncode == 2 and "Traceback" not in result.output
+    assert ("GoCgoBinary 'app': [linux-amd64-musl-zig] module example.com/fast@v0.0.0: libfast_linux_amd64.a, linked by "
+            "its #cgo LDFLAGS, fails verification: archive.glibc-refs") in result.stderr
+    assert "__snprintf_chk" in result.stderr and "build the library from source with ForeignCLib" in result.stderr
+    assert not os.path.exists(project.path("build", "linux-amd64-musl-zig", "app"))
+    # The module's archive rebuilt for musl (an input of the build: the change is seen) links and runs.
+    zig = require("zig")
+    subprocess.run([zig, "cc", "-target", "x86_64-linux-musl", "-O2", "-x", "c", "-c", "fast.c.txt", "-o", "fast.o"],
+                   cwd=fast, check=True)
+    subprocess.run(["ar", "rcsD", "libfast_linux_amd64.a", "fast.o"], cwd=fast, check=True)
+    project.scons()
+    assert run_binary(project.path("build", "linux-amd64-musl-zig", "app"), "linux/amd64").stdout == "42\n"
