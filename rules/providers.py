@@ -35,6 +35,7 @@ class CcInfo:
     generated_includes: tuple = ()
     flag_files: tuple = ()  # response files of compile flags (File nodes), for `@file` on compile lines
     cxx: bool = False  # C++ code is in the closure: the final link needs the C++ runtime
+    install_roots: tuple = ()  # DESTDIR trees of foreign builds (where a dependent's cmake may find them)
 
     def scan_paths(self, *extra):
         return tuple(i for i in self.includes if i not in self.generated_includes) + extra
@@ -52,6 +53,7 @@ class CcInfo:
             generated_includes=_unique_first(i for info in infos for i in info.generated_includes),
             flag_files=_unique_first(f for info in infos for f in info.flag_files),
             cxx=any(info.cxx for info in infos),
+            install_roots=_unique_first(r for info in infos for r in info.install_roots),
         )
 
     @property

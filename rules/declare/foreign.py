@@ -58,6 +58,7 @@ class ForeignAttrs:
     linkopts: tuple = attrs.field(default=(), converter=declare.string_list("linkopts"))
     env: tuple = attrs.field(default=None, converter=declare.string_dict("env"))
     install_prefix: str = attrs.field(default="/usr/local", validator=_install_prefix)
+    cxx: bool = attrs.field(default=False, converter=declare.boolean("cxx"))  # a C++ library: links need its runtime
     verify: tuple = attrs.field(default=None, converter=declare.relaxations)
 
 
@@ -101,12 +102,16 @@ class ForeignCLib(Rule):
                "LDFLAGS": " ".join(sorted({f"-L{os.path.dirname(x.abspath)}" for x in seen.archive_files})),
                "SOURCE_DATE_EPOCH": "0", **dict(a.env)}
         args = self.fill(a.configure_args, plat, "configure_args")
+        tools = {"cc": tc.cc(plat) + cc_extra, "ar": tc.ar(plat), "ranlib": tc.ranlib(plat)}
+        cxx = tc.cxx(plat)
+        tools["c++"] = cxx + cc_extra if cxx else commands.missing_compiler(f"[{config}] {tc.cxx_missing()}")
+        env.update(CXX="c++", CXXFLAGS=env["CFLAGS"])
         build = commands.foreign_build(
-            a.build, self.source_dir, work, tmp_of(out),
-            {"cc": tc.cc(plat) + cc_extra, "ar": tc.ar(plat), "ranlib": tc.ranlib(plat)},
+            a.build, self.source_dir, work, tmp_of(out), tools,
             configure=[a.configure_command, f"--prefix={a.install_prefix}"] + args, cmake_args=args,
             make=["make"] + list(a.make_args), make_targets=a.make_targets, install_targets=a.install_targets,
-            prefix=a.install_prefix, env=env)
+            prefix=a.install_prefix, env=env, cross_triple=None if plat.is_host() else plat.zig_target,
+            roots=seen.install_roots)
         members = tuple(os.path.join(prefix, o) for o in a.outputs)
         step = self.step(config, f"{a.build} build", [build], Outputs(out, kind="tree", members=members),
                          Verification(self.policy(plat)),
@@ -119,5 +124,6 @@ class ForeignCLib(Rule):
         # dependents compile after the install and again when it changes.
         includes = tuple(os.path.join(out, prefix, i) for i in a.includes)
         own = CcInfo(includes=includes, defines=a.defines, headers=tuple(nodes), archives=tuple(nodes),
-                     linkopts=(a.linkopts,) if a.linkopts else (), generated_includes=includes)
+                     linkopts=(a.linkopts,) if a.linkopts else (), generated_includes=includes, install_roots=(out,),
+                     cxx=a.cxx)
         return CcInfo.merge(own, deps)
