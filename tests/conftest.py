@@ -128,7 +128,8 @@ def run_binary(path, platform):
 def run_binary_args(path, platform, args):
     from sconsrules.configure.platform import Platform
     plat = Platform.parse(platform)
-    argv = [path] if plat.is_host() else [require(plat.info.qemu, "to run foreign binaries"), path]
+    native = plat.runs_natively_on(Platform.host())
+    argv = [path] if native else [require(plat.info.qemu, "to run foreign binaries"), path]
     return subprocess.run(argv + list(args), capture_output=True, text=True, timeout=120)
 
 

@@ -295,3 +295,26 @@ def test_header_macro_change_reaches_the_cgo_code(project):
     project.write("c/base/base.h", base_h.replace("#define EXTRA 1", "#define EXTRA 2"))
     project.scons()
     assert run_binary(binary, "linux/amd64").stdout.endswith("extra=2\n")
+
+
+SEVEN = ("linux/amd64", "linux/arm64", "linux/arm/v7", "linux/386", "linux/riscv64", "linux/ppc64le", "linux/s390x")
+
+
+def test_clib_chain_on_seven_platforms(project):
+    """zig and Go for every platform; each binary verified (its machine, byte order, musl's _start) and run
+    (under qemu-user, or natively where the host's kernel runs it)."""
+    from sconsrules.configure.platform import Platform
+    require("zig")
+    chain_project(project, platforms=SEVEN)
+    result = project.scons()
+    for text in SEVEN:
+        platform = Platform.parse(text)
+        config = f"{platform.dirname}-zig"
+        path = artifact(project, config)
+        assert run_binary(path, text).stdout == CHAIN_OUT, text
+        with open(path + ".verify.json") as fh:
+            report = json.load(fh)
+        assert report["ok"] and report["summary"]["libc"] == "musl" and report["summary"]["link_type"] == "static"
+        assert f"{platform.info.elf_machine}" == report["summary"]["machine"]
+    assert "build/linux-s390x-musl-zig/chain" in result.stdout  # the summary lists every platform
+    assert project.scons().steps() == []

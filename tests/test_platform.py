@@ -20,7 +20,7 @@ def test_tables():
 @pytest.mark.parametrize("text, reason", [
     ("linux", "os/arch"),
     ("linux/arm64/glibc", "unsupported libc"),
-    ("linux/riscv64", "unsupported architecture"),
+    ("linux/mips64le", "unsupported architecture"),
     ("windows/amd64", "unsupported os"),
     ("linux//musl", "os/arch"),
     (42, "a platform is a string"),
@@ -38,3 +38,20 @@ def test_host_is_amd64_or_arm64():
 def test_frozen():
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         Platform.parse("linux/amd64").arch = "arm64"
+
+
+def test_seven_platforms_parse_and_name_their_toolchain_targets():
+    expected = {"linux/arm/v7": ("arm-linux-musleabihf", "arm", "EM_ARM", 32, True),
+                "linux/386": ("x86-linux-musl", "386", "EM_386", 32, True),
+                "linux/riscv64": ("riscv64-linux-musl", "riscv64", "EM_RISCV", 64, True),
+                "linux/ppc64le": ("powerpc64le-linux-musl", "ppc64le", "EM_PPC64", 64, True),
+                "linux/s390x": ("s390x-linux-musl", "s390x", "EM_S390", 64, False)}
+    for text, (triple, goarch, machine, bits, little) in expected.items():
+        p = Platform.parse(text)
+        assert str(p) == text and Platform.parse(str(p)) == p
+        assert (p.zig_target, p.info.goarch, p.info.elf_machine, p.info.elf_class, p.info.little_endian) == \
+            (triple, goarch, machine, bits, little)
+    assert Platform.parse("linux/arm") == Platform.parse("linux/arm/v7") == Platform.parse("linux/arm/v7/musl")
+    assert Platform.parse("linux/arm/v7").placeholders()["openssl_target"] == "linux-armv4"
+    assert Platform.parse("linux/386").runs_natively_on(Platform.parse("linux/amd64"))
+    assert not Platform.parse("linux/arm64").runs_natively_on(Platform.parse("linux/amd64"))

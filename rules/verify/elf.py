@@ -8,6 +8,8 @@ import re
 import struct
 import zlib
 
+from typing import Pattern, Tuple
+
 import attrs
 from elftools.common.exceptions import ELFError
 from elftools.elf.dynamic import DynamicSection
@@ -33,7 +35,7 @@ NSS_STRING = b"/etc/nsswitch.conf"
 # compiled the rest (checked: musl-gcc and zig, static and static-pie; glibc 2.36 with and without CET).
 # Operands that the linker fills in are wildcards. They tell the libc when every symbol and string is
 # stripped, and the real machine when e_machine lies.
-ENTRY_CODE = (
+ENTRY_CODE: Tuple[Tuple[str, str, Pattern[bytes]], ...] = (
     ("EM_X86_64", "musl", re.compile(rb"\x48\x31\xed\x48\x89\xe7\x48\x8d\x35....\x48\x83\xe4\xf0\xe8", re.S)),
     ("EM_X86_64", "glibc", re.compile(rb"(?:\xf3\x0f\x1e\xfa)?\x31\xed\x49\x89\xd1\x5e\x48\x89\xe2\x48\x83\xe4\xf0",
                                       re.S)),
@@ -45,6 +47,24 @@ ENTRY_CODE = (
     ("EM_AARCH64", "glibc", re.compile(rb"(?:\x5f\x24\x03\xd5|\x1f\x20\x03\xd5)?\x1d\x00\x80\xd2\x1e\x00\x80\xd2\xe5\x03\x00\xaa"
                                        rb"\xe1\x03\x40\xf9\xe2\x23\x00\x91\xe6\x03\x00\x91", re.S)),
 )
+# musl's _start for the other architectures (arch/*/crt_arch.h), as zig links it:
+MUSL_START = {
+    # xor %ebp,%ebp; mov %esp,%eax; and $-16,%esp; push %eax; push %eax; call 1f; 1: addl $_DYNAMIC-1b,(%esp);
+    # push %eax; call _start_c
+    "EM_386": rb"\x31\xed\x89\xe0\x83\xe4\xf0\x50\x50\xe8\x00\x00\x00\x00\x81\x04\x24....\x50\xe8",
+    # mov fp,#0; mov lr,#0; ldr a2,1f; add a2,pc,a2; mov a1,sp; bic ip,a1,#15; mov sp,ip; bl _start_c
+    "EM_ARM": rb"\x00\xb0\xa0\xe3\x00\xe0\xa0\xe3..\x9f\xe5\x01\x10\x8f\xe0\x0d\x00\xa0\xe1\x0f\xc0\xc0\xe3"
+              rb"\x0c\xd0\xa0\xe1...\xeb",
+    # lla gp,__global_pointer$; [li s0,0; li ra,0;] mv a0,sp; lla a1,_DYNAMIC; andi sp,sp,-16
+    "EM_RISCV": rb"\x97...\x93\x81..(?:\x01\x44\x81\x40)?\x0a\x85\x97...\x93\x85..\x13\x71\x01\xff",
+    # addis 2,12,.TOC.@ha; addi 2,2,.TOC.@l; ld 4,..(12); add 4,4,12; mr 3,1; clrrdi 1,1,4; li 0,0; stdu 0,-32(1)
+    "EM_PPC64": rb"..\x4c\x3c..\x42\x38..\x8c[\x80\xe8]\x14\x62\x84\x7c\x78\x0b\x23\x7c\xe4\x06\x21\x78"
+                rb"\x00\x00\x00\x38\xe1\xff\x01\xf8",
+    # lgr %r2,%r15; larl %r3,1f; agf %r3,0(%r3); aghi %r15,-160; lghi %r0,0; stg %r0,0(%r15); jg _start_c
+    "EM_S390": rb"\xb9\x04\x00\x2f\xc0\x30....\xe3\x30\x30\x00\x00\x18\xa7\xfb\xff\x60\xa7\x09\x00\x00"
+               rb"\xe3\x00\xf0\x00\x00\x24\xc0\xf4",
+}
+ENTRY_CODE += tuple((machine, "musl", re.compile(pattern, re.S)) for machine, pattern in MUSL_START.items())
 RELATIVE_RELOCS = {"EM_X86_64": (8,), "EM_AARCH64": (1027,)}  # R_X86_64_RELATIVE, R_AARCH64_RELATIVE
 
 
