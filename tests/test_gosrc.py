@@ -78,3 +78,51 @@ def test_module_root_is_found_upwards(module):
 def test_missing_package_is_an_error(module):
     with pytest.raises(GoSourceError, match="does not exist"):
         GoSourceIndex().package_inputs(read_module(module), "./cmd/nope")
+
+
+def test_build_constraints_select_files_per_platform(tmp_path):
+    from sconsrules.declare.gosrc import BuildContext
+    root = str(tmp_path)
+    write(root, "go.mod", "module example.com/m\n\ngo 1.22\n")
+    write(root, "main.go", 'package main\n\nimport "example.com/m/dep"\n\nfunc main() { dep.F() }\n')
+    write(root, "dep/dep.go", "package dep\n\nfunc F() {}\n")
+    write(root, "dep/dep_arm64.go", 'package dep\n\nimport "example.com/m/armonly"\n\nvar _ = armonly.X\n')
+    write(root, "dep/dep_windows.go", "package dep\n")
+    write(root, "dep/fast_linux_amd64.s", "")
+    write(root, "dep/tagged.go", "//go:build linux && (amd64 || riscv64) && !purego\n\npackage dep\n")
+    write(root, "dep/musl.go", "// Copyright\n\n//go:build musl\n\npackage dep\n")
+    write(root, "dep/notes.go", "//go:build ignore\n\npackage main\n")
+    write(root, "dep/cgo.h", "")
+    write(root, "armonly/a.go", "package armonly\n\nvar X = 1\n")
+    index, module = GoSourceIndex(), read_module(root)
+    rel = lambda files: sorted(os.path.relpath(f, root) for f in files)  # noqa: E731
+    amd64 = rel(index.package_inputs(module, ".", BuildContext("linux", "amd64", frozenset({"musl"}))))
+    arm64 = rel(index.package_inputs(module, ".", BuildContext("linux", "arm64")))
+    assert amd64 == ["dep/cgo.h", "dep/dep.go", "dep/fast_linux_amd64.s", "dep/musl.go", "dep/tagged.go", "go.mod",
+                     "main.go"]
+    assert arm64 == ["armonly/a.go", "dep/cgo.h", "dep/dep.go", "dep/dep_arm64.go", "go.mod", "main.go"]
+    everything = rel(index.package_inputs(module, "."))  # no context: every file (read-time checks)
+    assert "dep/dep_windows.go" in everything and "armonly/a.go" in everything
+
+
+def test_constraint_expressions():
+    from sconsrules.declare.gosrc import BuildContext
+    ctx = BuildContext("linux", "arm64", frozenset({"netgo", "musl"}))
+    for expression, want in [("linux", True), ("!linux", False), ("unix && arm64", True), ("darwin || musl", True),
+                             ("!(netgo && cgo)", False), ("go1.21 && !windows", True), ("ignore", False),
+                             ("linux &&", True), ("((linux)", True)]:  # unparsable: kept (more inputs, never fewer)
+        assert ctx.evaluate(expression) is want, expression
+
+
+def test_a_go_work_joins_its_modules(tmp_path):
+    root = str(tmp_path)
+    write(root, "go.work", "go 1.22\n\nuse (\n\t./app\n\t./lib // the library\n)\n")
+    write(root, "app/go.mod", "module example.com/app\n\ngo 1.22\n")
+    write(root, "app/main.go", 'package main\n\nimport "example.com/lib/greet"\n\nfunc main() { greet.Hi() }\n')
+    write(root, "lib/go.mod", "module example.com/lib\n\ngo 1.22\n")
+    write(root, "lib/greet/greet.go", "package greet\n\nfunc Hi() {}\n")
+    write(root, "lib/other/other.go", "package other\n")
+    module = read_module(os.path.join(root, "app"))
+    assert module.workspace == os.path.join(root, "go.work")
+    inputs = sorted(os.path.relpath(f, root) for f in GoSourceIndex().package_inputs(module, "."))
+    assert inputs == ["app/go.mod", "app/main.go", "go.work", "lib/go.mod", "lib/greet/greet.go"]

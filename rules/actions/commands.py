@@ -47,17 +47,26 @@ def go_link_flags(static: bool, strip: bool, x_defs: Iterable) -> List[str]:
     return flags + ["-buildid="] + [f"-X={k}={v}" for k, v in x_defs]
 
 
-def go_tags(tags: Iterable[str], platform) -> str:
+def go_tag_list(tags: Iterable[str], platform) -> List[str]:
     defaults = list(DEFAULT_GO_TAGS) + [platform.libc]
-    return ",".join(defaults + [t for t in tags if t not in defaults])
+    return defaults + [t for t in tags if t not in defaults]
+
+
+def go_tags(tags: Iterable[str], platform) -> str:
+    return ",".join(go_tag_list(tags, platform))
+
+
+def go_env(workspace: Optional[str]) -> Dict[str, str]:
+    """The fixed part of every `go` command's environment; a module in a workspace builds with its go.work."""
+    return dict(GO_FIXED_ENV, GOWORK=workspace) if workspace else dict(GO_FIXED_ENV)
 
 
 def go_build(go: str, package: str, out_tmp: str, tags: Iterable[str], ldflags: Iterable[str], cwd: str,
-             env: Dict[str, str], platform) -> Command:
+             env: Dict[str, str], platform, workspace: Optional[str] = None) -> Command:
     """-trimpath without VCS stamping keeps the output reproducible; CGO_CPPFLAGS/LDFLAGS expand response files."""
     return Command([go, "build", "-trimpath", "-buildvcs=false", "-tags", go_tags(tags, platform),
                     "-ldflags", " ".join(go_quote(f) for f in ldflags), "-o", out_tmp, package],
-                   env=dict(env, **GO_FIXED_ENV), cwd=cwd, expand_env=("CGO_CPPFLAGS", "CGO_LDFLAGS"))
+                   env=dict(env, **go_env(workspace)), cwd=cwd, expand_env=("CGO_CPPFLAGS", "CGO_LDFLAGS"))
 
 
 def missing_compiler(cause: str) -> List[str]:
@@ -80,12 +89,13 @@ LINK_LIST_TEMPLATE = (LINK_LIST_MARK + " {{if .CgoLDFLAGS}}{{.ImportPath}}\t{{wi
                       '{{end}}{{end}}\t{{.Dir}}\t{{join .CgoLDFLAGS "' + LINK_LIST_SEP + '"}}{{end}}')
 
 
-def go_link_inputs(go: str, package: str, tags: Iterable[str], cwd: str, platform) -> Command:
+def go_link_inputs(go: str, package: str, tags: Iterable[str], cwd: str, platform,
+                   workspace: Optional[str] = None) -> Command:
     """`go list -deps` of what the build will compile, with the cgo link flags of each package: the file
     selection depends only on the platform and the tags."""
     env = dict(CGO_ENABLED="1", GOOS=platform.os, GOARCH=platform.info.goarch, **dict(platform.info.go_env))
     return Command([go, "list", "-deps", "-tags", go_tags(tags, platform), "-f", LINK_LIST_TEMPLATE, package],
-                   env=dict(env, **GO_FIXED_ENV), cwd=cwd)
+                   env=dict(env, **go_env(workspace)), cwd=cwd)
 
 
 def check_link_inputs(listing: Command, policy, config: str) -> Call:
@@ -93,9 +103,9 @@ def check_link_inputs(listing: Command, policy, config: str) -> Call:
     return Call("sconsrules.execute.golinks:check", (listing, policy, config), runs_commands=True)
 
 
-def go_mod_download(go: str, module_root: str) -> Command:
+def go_mod_download(go: str, module_root: str, workspace: Optional[str] = None) -> Command:
     """The only command given the network; go.sum verifies what arrives."""
-    return Command([go, "mod", "download"], env=GO_FIXED_ENV, cwd=module_root, network=True)
+    return Command([go, "mod", "download"], env=go_env(workspace), cwd=module_root, network=True)
 
 
 def _wrapper(path: str, argv: Sequence[str]) -> str:

@@ -15,7 +15,7 @@ from ..configure.config import target_platforms, toolchain_name
 from ..configure.toolchains.go import module_fetch_env
 from ..providers import CcInfo
 from . import attributes as declare
-from .gosrc import GoSourceError, find_module_root, read_module
+from .gosrc import BuildContext, GoSourceError, find_module_root, read_module
 from .clib import CXX_SUFFIXES
 from .rule import Rule
 
@@ -116,10 +116,11 @@ class GoCgoBinary(Rule):
         out = os.path.join(self.outdir(config), self.name)
         pkg = a.package if a.package.startswith(".") else "./" + a.package
         env = commands.cgo_env(plat, tc.cc(plat), cxx, cppflags, tc.default_copts(plat), ldflags)
+        work = self.module.workspace
         build = commands.go_build(go.exe, pkg, tmp_of(out), a.gotags, commands.go_link_flags(a.static, a.strip, a.x_defs),
-                                  self.module.root, env, plat)
+                                  self.module.root, env, plat, work)
         link_policy = self.policy(plat, cxx_runtime=tc.cxx_runtime())
-        check = commands.check_link_inputs(commands.go_link_inputs(go.exe, pkg, a.gotags, self.module.root, plat),
+        check = commands.check_link_inputs(commands.go_link_inputs(go.exe, pkg, a.gotags, self.module.root, plat, work),
                                            link_policy, config.dirname)
         policy = self.policy(plat, static=a.static, stripped=a.strip, go=True, cgo=True, trimpath=True,
                              leak_paths=self.ctx.leak_paths(self.env, go, tc), leak_dwarf=a.strip)
@@ -133,7 +134,10 @@ class GoCgoBinary(Rule):
                          Verification(policy, prechecks=prechecks, report=True),
                          identities=(tc.identity(), go.identity()), passenv={**go.passenv(), **tc.env(plat)},
                          mounts=(self.module.root,), caching=Caching(digest_env="CGO_CPPFLAGS", digest_inputs=digest_inputs))
-        sources = ([self.env.File(f) for f in self.inputs] + list(cc.archives) + list(cc.headers) + list(cc.flag_files)
+        # The files this platform's build compiles: one excluded by a build constraint never rebuilds it.
+        context = BuildContext(plat.os, plat.info.goarch, frozenset(commands.go_tag_list(a.gotags, plat)))
+        inputs = self.ctx.gosrc.package_inputs(self.module, a.package, context)
+        sources = ([self.env.File(f) for f in inputs] + list(cc.archives) + list(cc.headers) + list(cc.flag_files)
                    + extra)
         node = self.nodes(step, sources, config, scan_paths=cc.scan_paths())[0]
         self.ctx.registry.binaries.append((node, self, config))
@@ -150,7 +154,7 @@ class GoCgoBinary(Rule):
             rel = os.path.relpath(root, self.env.Dir("#").abspath).replace("..", "__")
             out = os.path.join(self.ctx.build_dir(self.env), config.dirname, "_gomod", rel, "download.stamp")
             fetch = module_fetch_env(self.ctx.identities, self.env.subst(self.env.get("GO", "go")))
-            step = self.step(config, "go mod download", [commands.go_mod_download(go.exe, root)],
+            step = self.step(config, "go mod download", [commands.go_mod_download(go.exe, root, self.module.workspace)],
                              Outputs(out, kind="stamp"), passenv=fetch, mounts=(root,), quiet=True,
                              label=os.path.basename(root))
             sums = [os.path.join(root, f) for f in ("go.mod", "go.sum") if os.path.exists(os.path.join(root, f))]

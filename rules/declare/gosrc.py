@@ -9,6 +9,8 @@ import fnmatch
 import os
 import re
 
+from typing import Optional
+
 import attrs
 
 SOURCE_SUFFIXES = (".go", ".c", ".h", ".s", ".S", ".cc", ".cpp", ".cxx", ".hh", ".hpp", ".hxx", ".m", ".f",
@@ -32,7 +34,107 @@ class GoSourceError(Exception):
 class GoModule:
     root: str
     path: str
-    replaces: tuple  # (import path prefix, local directory)
+    replaces: tuple  # (import path prefix, local directory): replace directives and the workspace's other modules
+    workspace: Optional[str] = None  # the go.work that applies (found at or above the module, as go finds it)
+
+
+# Build constraints (go/build): file-name suffixes and //go:build lines, evaluated per configuration so that a
+# file another platform's build would use is not an input of this one.
+KNOWN_OS = frozenset("aix android darwin dragonfly freebsd hurd illumos ios js linux nacl netbsd openbsd plan9 "
+                     "solaris wasip1 windows zos".split())
+KNOWN_ARCH = frozenset("386 amd64 amd64p32 arm armbe arm64 arm64be loong64 mips mipsle mips64 mips64le mips64p32 "
+                       "mips64p32le ppc ppc64 ppc64le riscv riscv64 s390 s390x sparc sparc64 wasm".split())
+UNIX = frozenset("aix android darwin dragonfly freebsd hurd illumos ios linux netbsd openbsd solaris".split())
+_BUILD_LINE = re.compile(r"^//go:build\s+(.+?)\s*$")
+_TOKEN = re.compile(r"\s*(\(|\)|!|&&|\|\||[A-Za-z0-9_.]+)")
+
+
+@attrs.frozen
+class BuildContext:
+    """What decides which files a build compiles: GOOS, GOARCH and the build tags."""
+
+    goos: str
+    goarch: str
+    tags: frozenset = frozenset()
+
+    def satisfies(self, tag):
+        if tag in (self.goos, self.goarch, "gc", "cgo") or tag in self.tags:
+            return True
+        if tag == "unix":
+            return self.goos in UNIX
+        return bool(re.fullmatch(r"go1\.\d+", tag))  # any release tag: kept (more inputs, never fewer)
+
+    def matches_name(self, name):
+        """The _GOOS, _GOARCH and _GOOS_GOARCH suffixes of a file name."""
+        parts = os.path.splitext(name)[0].split("_")
+        if len(parts) >= 3 and parts[-2] in KNOWN_OS and parts[-1] in KNOWN_ARCH:
+            return parts[-2] == self.goos and parts[-1] == self.goarch
+        if len(parts) >= 2 and parts[-1] in KNOWN_OS:
+            return parts[-1] == self.goos or (parts[-1] == "linux" and self.goos == "android")
+        if len(parts) >= 2 and parts[-1] in KNOWN_ARCH:
+            return parts[-1] == self.goarch
+        return True
+
+    def evaluate(self, expression):
+        """A //go:build expression (!, &&, ||, parentheses); one that cannot be parsed counts as true."""
+        tokens = _TOKEN.findall(expression)
+        if "".join(tokens) != re.sub(r"\s+", "", expression):
+            return True
+        pos = 0
+
+        def parse_or():
+            nonlocal pos
+            value = parse_and()
+            while pos < len(tokens) and tokens[pos] == "||":
+                pos += 1
+                value = parse_and() or value
+            return value
+
+        def parse_and():
+            nonlocal pos
+            value = parse_not()
+            while pos < len(tokens) and tokens[pos] == "&&":
+                pos += 1
+                value = parse_not() and value
+            return value
+
+        def parse_not():
+            nonlocal pos
+            if pos >= len(tokens):
+                raise ValueError("incomplete")
+            token = tokens[pos]
+            pos += 1
+            if token == "!":
+                return not parse_not()
+            if token == "(":
+                value = parse_or()
+                if pos >= len(tokens) or tokens[pos] != ")":
+                    raise ValueError("unbalanced")
+                pos += 1
+                return value
+            if token in (")", "&&", "||"):
+                raise ValueError("unexpected")
+            return self.satisfies(token)
+
+        try:
+            value = parse_or()
+        except ValueError:
+            return True
+        return value if pos == len(tokens) else True
+
+
+def build_line(text):
+    """The //go:build expression of a source file (in its leading comments), or None."""
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if not stripped.startswith("//"):
+            break
+        match = _BUILD_LINE.match(stripped)
+        if match:
+            return match.group(1)
+    return None
 
 
 def find_module_root(start):
@@ -44,6 +146,54 @@ def find_module_root(start):
         if parent == d:
             return None
         d = parent
+
+
+def find_workspace(root):
+    """The go.work that governs a module at `root` ($GOWORK is not read: the build sets it), or None."""
+    d = root
+    while True:
+        candidate = os.path.join(d, "go.work")
+        if os.path.isfile(candidate):
+            return candidate
+        parent = os.path.dirname(d)
+        if parent == d:
+            return None
+        d = parent
+
+
+def _workspace_modules(path):
+    """(module path, directory) of every `use` of a go.work, and its local replaces."""
+    try:
+        with open(path, errors="replace") as fh:
+            text = _COMMENT.sub("", fh.read())
+    except OSError as exc:
+        raise GoSourceError(f"cannot read {path}: {exc.strerror}") from None
+    base = os.path.dirname(path)
+    uses = []
+    for block in re.findall(r"^\s*use\s*\((.*?)\)", text, re.M | re.S):
+        uses += block.split()
+    uses += re.findall(r"^\s*use\s+([^\s(]+)\s*$", text, re.M)
+    found = []
+    for use in uses:
+        directory = os.path.normpath(os.path.join(base, use.strip('"')))
+        if os.path.isfile(os.path.join(directory, "go.mod")):
+            found.append((_module_line(directory), directory))
+    for old, new in re.findall(r"^\s*(?:replace\s+)?(\S+)(?:\s+\S+)?\s+=>\s+(\S+)\s*$", text, re.M):
+        if new.startswith(("./", "../", "/")):
+            found.append((old, os.path.normpath(os.path.join(base, new))))
+    return found
+
+
+def _module_line(root):
+    try:
+        with open(os.path.join(root, "go.mod"), errors="replace") as fh:
+            text = _COMMENT.sub("", fh.read())
+    except OSError as exc:
+        raise GoSourceError(f"cannot read {root}/go.mod: {exc.strerror}") from None
+    match = re.search(r"^\s*module\s+\"?([^\s\"]+)\"?", text, re.M)
+    if not match:
+        raise GoSourceError(f"{root}/go.mod has no module line")
+    return match.group(1)
 
 
 def read_module(root):
@@ -60,7 +210,10 @@ def read_module(root):
         old, new = line
         if new.startswith(("./", "../", "/")):
             replaces.append((old, os.path.normpath(os.path.join(root, new))))
-    return GoModule(root, match.group(1), tuple(replaces))
+    workspace = find_workspace(root)
+    if workspace:
+        replaces += [(path, d) for path, d in _workspace_modules(workspace) if d != root]
+    return GoModule(root, match.group(1), tuple(replaces), workspace)
 
 
 def parse_go_file(text):
@@ -112,9 +265,10 @@ class GoSourceIndex:
     def __init__(self):
         self._packages = {}
 
-    def _package(self, pkg_dir):
+    def _sources(self, pkg_dir):
+        """(directory exists, ((file, its //go:build expression, the files and imports it brings), ...))."""
         if pkg_dir not in self._packages:
-            files, imports = [], set()
+            sources = []
             try:
                 names = sorted(os.listdir(pkg_dir))
             except OSError:
@@ -123,15 +277,34 @@ class GoSourceIndex:
                 path = os.path.join(pkg_dir, name)
                 if not name.endswith(SOURCE_SUFFIXES) or name.endswith("_test.go") or not os.path.isfile(path):
                     continue
-                files.append(path)
-                if name.endswith(".go"):
+                expression, brings, imports = None, [path], ()
+                if not name.endswith((".a", ".o", ".syso")):
                     with open(path, errors="replace") as fh:
-                        found, embeds = parse_go_file(fh.read())
-                    imports.update(found)
-                    for pattern in embeds:
-                        files += _embedded(pkg_dir, pattern)
-            self._packages[pkg_dir] = (names is not None, tuple(files), frozenset(imports))
+                        text = fh.read()
+                    expression = build_line(text)
+                    if name.endswith(".go"):
+                        found, embeds = parse_go_file(text)
+                        imports = tuple(found)
+                        for pattern in embeds:
+                            brings += _embedded(pkg_dir, pattern)
+                sources.append((path, expression, tuple(brings), imports))
+            self._packages[pkg_dir] = (names is not None, tuple(sources))
         return self._packages[pkg_dir]
+
+    def _package(self, pkg_dir, context=None):
+        """(exists, files, imports) of a package directory; with a BuildContext, only what that build compiles
+        (a header is kept whatever its name: it is included, not compiled)."""
+        exists, sources = self._sources(pkg_dir)
+        files, imports = [], set()
+        for path, expression, brings, found in sources:
+            if context is not None and not path.endswith((".h", ".hh", ".hpp", ".hxx")):
+                if not context.matches_name(os.path.basename(path)):
+                    continue
+                if expression is not None and not context.evaluate(expression):
+                    continue
+            files += brings
+            imports.update(found)
+        return exists, tuple(files), frozenset(imports)
 
     def package_name(self, pkg_dir):
         """The package clause of the directory's Go files ("main" if any file says so)."""
@@ -152,8 +325,9 @@ class GoSourceIndex:
         vendored = os.path.join(module.root, "vendor", import_path)
         return vendored if os.path.isdir(vendored) else None
 
-    def package_inputs(self, module, package):
-        """Every file the build of `package` (a path relative to module.root) reads from this tree."""
+    def package_inputs(self, module, package, context=None):
+        """Every file the build of `package` (a path relative to module.root) reads from this tree; with a
+        BuildContext, only the files that build compiles (and the packages they import)."""
         start = os.path.normpath(os.path.join(module.root, package))
         exists, _, _ = self._package(start)
         if not exists:
@@ -162,13 +336,15 @@ class GoSourceIndex:
         for extra in ("go.sum", os.path.join("vendor", "modules.txt")):
             if os.path.isfile(os.path.join(module.root, extra)):
                 inputs.add(os.path.join(module.root, extra))
+        if module.workspace:
+            inputs.update(p for p in (module.workspace, module.workspace + ".sum") if os.path.isfile(p))
         seen, todo = set(), [start]
         while todo:
             pkg_dir = todo.pop()
             if pkg_dir in seen:
                 continue
             seen.add(pkg_dir)
-            _, files, imports = self._package(pkg_dir)
+            _, files, imports = self._package(pkg_dir, context)
             inputs.update(files)
             for imp in imports:
                 local = self._local_dir(module, imp)
