@@ -89,3 +89,43 @@ def test_a_modules_glibc_archive_is_named_before_the_link_and_the_fix_builds(pro
     subprocess.run(["ar", "rcsD", "libfast_linux_amd64.a", "fast.o"], cwd=fast, check=True)
     project.scons()
     assert run_binary(project.path("build", "linux-amd64-musl-zig", "app"), "linux/amd64").stdout == "42\n"
+
+
+CXX_GO = '''package fastxx
+
+// #cgo LDFLAGS: ${SRCDIR}/libfastxx.a
+// int fast_len(int n);
+import "C"
+
+func Len(n int) int { return int(C.fast_len(C.int(n))) }
+'''
+CXX_CC = '''#include <string>
+#include <cstdio>
+extern "C" int fast_len(int n) { char t[32]; std::string s = std::to_string(n); snprintf(t, (size_t)n, "%s", s.c_str()); return (int)s.size(); }
+'''
+
+
+def test_a_modules_prebuilt_gnu_cxx_archive_is_named_as_such(project):
+    """What go-duckdb v1.8.5 ships (deps/linux_amd64/libduckdb.a, 88 MB: g++, libstdc++, glibc), in small: the
+    build names the module, the archive and the cause instead of a wall of undefined symbols."""
+    require("zig")
+    gxx = require("g++")
+    project.write("SConstruct", SCONSTRUCT)
+    project.write("SConscript", 'Import("env")\nenv.GoCgoBinary("app", platforms=["linux/amd64"], toolchain="zig")\n')
+    project.write("go.mod", "module example.com/app\n\ngo 1.22\n\nrequire example.com/fastxx v0.1.0\n\n"
+                  "replace example.com/fastxx => ./third/fastxx\n")
+    project.write("main.go", 'package main\n\nimport (\n\t"fmt"\n\n\t"example.com/fastxx"\n)\n\n'
+                  "func main() { fmt.Println(fastxx.Len(12345)) }\n")
+    project.write("third/fastxx/go.mod", "module example.com/fastxx\n\ngo 1.22\n")
+    project.write("third/fastxx/fastxx.go", CXX_GO)
+    project.write("third/fastxx/fast.cc.txt", CXX_CC)
+    fast = project.path("third", "fastxx")
+    subprocess.run([gxx, "-O2", "-D_FORTIFY_SOURCE=2", "-x", "c++", "-c", "fast.cc.txt", "-o", "fast.o"], cwd=fast,
+                   check=True)
+    subprocess.run(["ar", "rcsD", "libfastxx.a", "fast.o"], cwd=fast, check=True)
+    result = project.scons(check=False)
+    assert result.returncode == 2 and "Traceback" not in result.output
+    assert ("module example.com/fastxx@v0.1.0: libfastxx.a, linked by its #cgo LDFLAGS, fails verification: "
+            "archive.glibc-refs: member fast.o: compiled with g++ against glibc's headers and GNU libstdc++") \
+        in result.stderr
+    assert "undefined symbol" not in result.output

@@ -55,7 +55,8 @@ def check(listing, policy, config, *, run, who):
             except MalformedInput as exc:
                 raise RuleError(*who, f"[{config}] {where}: {exc}") from None
             if not report.ok:
-                first = report.failures[0]
+                # The root cause first: the wrong machine, then the wrong libc, then the rest (C++ runtime...).
+                first = sorted(report.failures, key=lambda f: ("identity" not in f.check, "glibc" not in f.check))[0]
                 more = f" (+{len(report.failures) - 1} more)" if len(report.failures) > 1 else ""
                 raise RuleError(*who, f"[{config}] {where}, linked by its #cgo LDFLAGS, fails verification: "
                                 f"{first.check}: {first.reason}: {first.evidence}{more}",

@@ -250,6 +250,8 @@ def check_archive(members, policy):
             out.add("archive.member-elf", False, f"member {member.name}: every member must be an ELF object", str(exc))
     # A reference one member makes and another defines never leaves the archive.
     defined = frozenset(s for _, facts in parsed for s in facts.symbols)
+    # Whether the archive as a whole was built with g++ against libstdc++ (its C members say so too).
+    gnu_cxx = libstdcxx_names(frozenset(s for _, facts in parsed for s in facts.undefined) - defined)
     for member, facts in parsed:
         where = f"member {member.name}: "
         out.add("archive.member-type", facts.elf_type == "ET_REL" and not facts.program_headers,
@@ -263,7 +265,7 @@ def check_archive(members, policy):
         outside = facts.undefined - defined
         if policy.libc == "musl":
             glibc_refs = glibc_references(outside, facts.machine)
-            out.add("archive.glibc-refs", not glibc_refs, where + _glibc_reason(glibc_refs, libstdcxx_names(outside)),
+            out.add("archive.glibc-refs", not glibc_refs, where + _glibc_reason(glibc_refs, gnu_cxx),
                     ", ".join(glibc_refs[:5]))
         _check_cxx_runtime(out, "archive.cxx-runtime", outside, policy, where)
     return out
