@@ -298,23 +298,32 @@ def test_header_macro_change_reaches_the_cgo_code(project):
 
 
 SEVEN = ("linux/amd64", "linux/arm64", "linux/arm/v7", "linux/386", "linux/riscv64", "linux/ppc64le", "linux/s390x")
+SEVEN_EXAMPLES = {"clib-chain": ("chain", CHAIN_OUT), "hello-cgo": ("hello-cgo", "hello from cgo: 42\n"),
+                  "cxx": ("shapes-app", "circle area=15 caught=-1 own=hello from c++2017\n")}
 
 
-def test_clib_chain_on_seven_platforms(project):
-    """zig and Go for every platform; each binary verified (its machine, byte order, musl's _start) and run
-    (under qemu-user, or natively where the host's kernel runs it)."""
+def test_examples_on_seven_platforms(project):
+    """clib-chain, hello-cgo and the C++ example (exceptions thrown and caught in libc++) built by zig and Go for
+    every platform; each binary verified (its machine, byte order, musl's _start) and run (under qemu-user, or
+    natively where the host's kernel runs it)."""
     from sconsrules.configure.platform import Platform
     require("zig")
-    chain_project(project, platforms=SEVEN)
+    for example in SEVEN_EXAMPLES:
+        project.copy_example(example, example)
+    chain = project.read("clib-chain/SConscript").replace(
+        'platforms=["linux/amd64", "linux/arm64"], toolchain="zig"', 'toolchain="zig"')
+    project.write("clib-chain/SConscript", chain)
+    project.write("SConstruct", f'env = Environment(tools=["default", "sconsrules"], SCONSRULES_PLATFORMS={list(SEVEN)!r})\n'
+                  f'for example in {sorted(SEVEN_EXAMPLES)!r}:\n    SConscript(f"{{example}}/SConscript", exports="env")\n')
     result = project.scons()
     for text in SEVEN:
         platform = Platform.parse(text)
-        config = f"{platform.dirname}-zig"
-        path = artifact(project, config)
-        assert run_binary(path, text).stdout == CHAIN_OUT, text
-        with open(path + ".verify.json") as fh:
-            report = json.load(fh)
-        assert report["ok"] and report["summary"]["libc"] == "musl" and report["summary"]["link_type"] == "static"
-        assert f"{platform.info.elf_machine}" == report["summary"]["machine"]
-    assert "build/linux-s390x-musl-zig/chain" in result.stdout  # the summary lists every platform
+        for example, (name, output) in SEVEN_EXAMPLES.items():
+            path = project.path("build", f"{platform.dirname}-zig", example, name)
+            assert run_binary(path, text).stdout == output, (text, example)
+            with open(path + ".verify.json") as fh:
+                report = json.load(fh)
+            assert report["ok"] and report["summary"]["libc"] == "musl" and report["summary"]["link_type"] == "static"
+            assert report["summary"]["machine"] == platform.info.elf_machine
+    assert "build/linux-s390x-musl-zig/cxx/shapes-app" in result.stdout  # the summary lists every platform
     assert project.scons().steps() == []
