@@ -327,3 +327,20 @@ def test_examples_on_seven_platforms(project):
             assert report["summary"]["machine"] == platform.info.elf_machine
     assert "build/linux-s390x-musl-zig/cxx/shapes-app" in result.stdout  # the summary lists every platform
     assert project.scons().steps() == []
+
+
+def test_musl_gcc_refuses_cxx_with_the_reason(project):
+    """The real musl-gcc toolchain and the C++ example: one line naming the cause, before anything is built."""
+    require("musl-gcc")
+    project.copy_example("cxx")
+    project.write("SConstruct", SCONSTRUCT)
+    result = project.scons("--toolchain=musl-gcc", f"--platforms={host_platform()}", check=False)
+    assert result.returncode == 2 and "Traceback" not in result.output
+    assert "StaticCLib 'shapes': [" in result.stderr and "musl-gcc has no C++: Debian ships no libstdc++ built for " \
+        "musl" in result.stderr and "hint: build C++ with toolchain='zig'" in result.stderr
+    assert result.steps() == []
+
+
+def host_platform():
+    from sconsrules.configure.platform import Platform
+    return str(Platform.host())
