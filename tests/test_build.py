@@ -315,7 +315,7 @@ def test_examples_on_seven_platforms(project):
     project.write("clib-chain/SConscript", chain)
     project.write("SConstruct", f'env = Environment(tools=["default", "sconsrules"], SCONSRULES_PLATFORMS={list(SEVEN)!r})\n'
                   f'for example in {sorted(SEVEN_EXAMPLES)!r}:\n    SConscript(f"{{example}}/SConscript", exports="env")\n')
-    result = project.scons()
+    result = project.scons(f"-j{os.cpu_count() or 1}")  # 21 binaries: cold, zig builds libc and libc++ seven times
     for text in SEVEN:
         platform = Platform.parse(text)
         for example, (name, output) in SEVEN_EXAMPLES.items():
