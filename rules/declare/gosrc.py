@@ -137,10 +137,11 @@ def build_line(text):
     return None
 
 
-def find_module_root(start):
+def _find_up(start, name):
+    """The directory at or above `start` that holds `name`, or None (as go finds go.mod and go.work)."""
     d = os.path.abspath(start)
     while True:
-        if os.path.isfile(os.path.join(d, "go.mod")):
+        if os.path.isfile(os.path.join(d, name)):
             return d
         parent = os.path.dirname(d)
         if parent == d:
@@ -148,26 +149,42 @@ def find_module_root(start):
         d = parent
 
 
+def find_module_root(start):
+    return _find_up(start, "go.mod")
+
+
 def find_workspace(root):
     """The go.work that governs a module at `root` ($GOWORK is not read: the build sets it), or None."""
-    d = root
-    while True:
-        candidate = os.path.join(d, "go.work")
-        if os.path.isfile(candidate):
-            return candidate
-        parent = os.path.dirname(d)
-        if parent == d:
-            return None
-        d = parent
+    found = _find_up(root, "go.work")
+    return os.path.join(found, "go.work") if found else None
+
+
+def _read_go_file(path):
+    """A go.mod or go.work without its comments."""
+    try:
+        with open(path, errors="replace") as fh:
+            return _COMMENT.sub("", fh.read())
+    except OSError as exc:
+        raise GoSourceError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def _module_path(root, text):
+    match = re.search(r"^\s*module\s+\"?([^\s\"]+)\"?", text, re.M)
+    if not match:
+        raise GoSourceError(f"{root}/go.mod has no module line")
+    return match.group(1)
+
+
+def _local_replaces(text, base):
+    """(import path prefix, directory) of the replace directives that point at a local directory."""
+    return [(old, os.path.normpath(os.path.join(base, new)))
+            for old, new in re.findall(r"^\s*(?:replace\s+)?(\S+)(?:\s+\S+)?\s+=>\s+(\S+)\s*$", text, re.M)
+            if new.startswith(("./", "../", "/"))]
 
 
 def _workspace_modules(path):
     """(module path, directory) of every `use` of a go.work, and its local replaces."""
-    try:
-        with open(path, errors="replace") as fh:
-            text = _COMMENT.sub("", fh.read())
-    except OSError as exc:
-        raise GoSourceError(f"cannot read {path}: {exc.strerror}") from None
+    text = _read_go_file(path)
     base = os.path.dirname(path)
     uses = []
     for block in re.findall(r"^\s*use\s*\((.*?)\)", text, re.M | re.S):
@@ -176,44 +193,19 @@ def _workspace_modules(path):
     found = []
     for use in uses:
         directory = os.path.normpath(os.path.join(base, use.strip('"')))
-        if os.path.isfile(os.path.join(directory, "go.mod")):
-            found.append((_module_line(directory), directory))
-    for old, new in re.findall(r"^\s*(?:replace\s+)?(\S+)(?:\s+\S+)?\s+=>\s+(\S+)\s*$", text, re.M):
-        if new.startswith(("./", "../", "/")):
-            found.append((old, os.path.normpath(os.path.join(base, new))))
-    return found
-
-
-def _module_line(root):
-    try:
-        with open(os.path.join(root, "go.mod"), errors="replace") as fh:
-            text = _COMMENT.sub("", fh.read())
-    except OSError as exc:
-        raise GoSourceError(f"cannot read {root}/go.mod: {exc.strerror}") from None
-    match = re.search(r"^\s*module\s+\"?([^\s\"]+)\"?", text, re.M)
-    if not match:
-        raise GoSourceError(f"{root}/go.mod has no module line")
-    return match.group(1)
+        gomod = os.path.join(directory, "go.mod")
+        if os.path.isfile(gomod):
+            found.append((_module_path(directory, _read_go_file(gomod)), directory))
+    return found + _local_replaces(text, base)
 
 
 def read_module(root):
-    try:
-        with open(os.path.join(root, "go.mod"), errors="replace") as fh:
-            text = _COMMENT.sub("", fh.read())
-    except OSError as exc:
-        raise GoSourceError(f"cannot read {root}/go.mod: {exc.strerror}") from None
-    match = re.search(r"^\s*module\s+\"?([^\s\"]+)\"?", text, re.M)
-    if not match:
-        raise GoSourceError(f"{root}/go.mod has no module line")
-    replaces = []
-    for line in re.findall(r"^\s*(?:replace\s+)?(\S+)(?:\s+\S+)?\s+=>\s+(\S+)\s*$", text, re.M):
-        old, new = line
-        if new.startswith(("./", "../", "/")):
-            replaces.append((old, os.path.normpath(os.path.join(root, new))))
+    text = _read_go_file(os.path.join(root, "go.mod"))
+    replaces = _local_replaces(text, root)
     workspace = find_workspace(root)
     if workspace:
         replaces += [(path, d) for path, d in _workspace_modules(workspace) if d != root]
-    return GoModule(root, match.group(1), tuple(replaces), workspace)
+    return GoModule(root, _module_path(root, text), tuple(replaces), workspace)
 
 
 def parse_go_file(text):
