@@ -19,7 +19,7 @@ class Configuration:
     platform: Platform
     toolchain: Toolchain = attrs.field(eq=False, hash=False)
     toolchain_name: str = attrs.field()
-    toolchain_identity: str = attrs.field(repr=False)
+    toolchain_identity: str = attrs.field(repr=False)  # asked once here; every Step of the configuration uses it
 
     @classmethod
     def of(cls, platform: Platform, toolchain: Toolchain) -> "Configuration":

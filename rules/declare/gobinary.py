@@ -102,7 +102,7 @@ class GoCgoBinary(Rule):
         cppflags = ([f"-D{d}" for d in cc.defines] + [f"-I{i}" for i in cc.includes] + list(cc.flag_args())
                     + self.ctx.prefix_map_flags(self.env)
                     # An image's system headers can change while its compiler's version (all Go asks) does not.
-                    + [f"-DSCONSRULES_TOOLCHAIN={hashlib.sha256(tc.identity().encode()).hexdigest()[:16]}"])
+                    + [f"-DSCONSRULES_TOOLCHAIN={hashlib.sha256(config.toolchain_identity.encode()).hexdigest()[:16]}"])
         ldflags = list(cc.link_args()) + list(cc.flat_linkopts)
         cxx = tc.cxx(plat)
         if cc.cxx or self.own_cxx:
@@ -132,7 +132,7 @@ class GoCgoBinary(Rule):
         digest_inputs = tuple(n.abspath for n in list(cc.headers) + list(cc.flag_files) + list(tc.sources()))
         step = self.step(config, f"go build {pkg}", [check, build], Outputs(out),
                          Verification(policy, prechecks=prechecks, report=True),
-                         identities=(tc.identity(), go.identity()), passenv={**go.passenv(), **tc.env(plat)},
+                         identities=(config.toolchain_identity, go.identity()), passenv={**go.passenv(), **tc.env(plat)},
                          mounts=(self.module.root,), caching=Caching(digest_env="CGO_CPPFLAGS", digest_inputs=digest_inputs))
         # The files this platform's build compiles: one excluded by a build constraint never rebuilds it.
         context = BuildContext(plat.os, plat.info.goarch, frozenset(commands.go_tag_list(a.gotags, plat)))

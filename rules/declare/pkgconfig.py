@@ -97,7 +97,7 @@ class PkgConfigCLib(Rule):
             env["PKG_CONFIG_LIBDIR"] = ":".join(search)
         if a.sysroot:
             env["PKG_CONFIG_SYSROOT_DIR"] = self.env.Dir(self.fill([a.sysroot], plat, "sysroot")[0]).abspath
-        identities = [tc.identity()]
+        identities = [config.toolchain_identity]
         if search or tc.host_libraries:
             # Libraries on this machine (also mounted into a container) change without any declared input
             # changing: their listing is an input (once per run). An image's own are covered by its ID.

@@ -112,7 +112,7 @@ class Rule:
             dirname, executor = "", "native"
         else:
             tc = config.toolchain
-            dirname, default_ids, default_env = config.dirname, (tc.identity(),), tc.env(config.platform)
+            dirname, default_ids, default_env = config.dirname, (config.toolchain_identity,), tc.env(config.platform)
             executor = self.ctx.executor_for(self.env, config, (self.kind, self.name), mounts)
         env = default_env if passenv is None else passenv
         return Step(self.kind, label or self.name, dirname, what, tuple(commands), outputs, verification or Verification(),
