@@ -43,6 +43,28 @@ def test_a_real_module_with_prebuilt_archives_picks_its_musl_ones(project):
         assert result.stdout == "hello hello hello <nil>\n", result.stderr
 
 
+def local_module_project(project, name, version, go_source, c_name, c_source, call):
+    """An app that imports module example.com/<name> (a local one, through replace), whose package links a prebuilt
+    archive through its own #cgo LDFLAGS; returns the module's directory."""
+    project.write("SConstruct", SCONSTRUCT)
+    project.write("SConscript", 'Import("env")\nenv.GoCgoBinary("app", platforms=["linux/amd64"], toolchain="zig")\n')
+    project.write("go.mod", f"module example.com/app\n\ngo 1.22\n\nrequire example.com/{name} {version}\n\n"
+                  f"replace example.com/{name} => ./third/{name}\n")
+    project.write("main.go", f'package main\n\nimport (\n\t"fmt"\n\n\t"example.com/{name}"\n)\n\n'
+                  f"func main() {{ fmt.Println({call}) }}\n")
+    project.write(f"third/{name}/go.mod", f"module example.com/{name}\n\ngo 1.22\n")
+    project.write(f"third/{name}/{name}.go", go_source)
+    project.write(f"third/{name}/{c_name}", c_source)
+    return project.path("third", name)
+
+
+def prebuilt(directory, compile_argv, source, archive):
+    """The module's archive, compiled by `compile_argv` from `source` and archived deterministically."""
+    subprocess.run(compile_argv + ["-c", source, "-o", "fast.o"], cwd=directory, check=True)
+    subprocess.run(["ar", "rcsD", archive, "fast.o"], cwd=directory, check=True)
+    os.remove(os.path.join(directory, "fast.o"))
+
+
 FAST_GO = '''package fast
 
 // #cgo LDFLAGS: ${SRCDIR}/libfast_linux_amd64.a
@@ -62,20 +84,8 @@ def test_a_modules_glibc_archive_is_named_before_the_link_and_the_fix_builds(pro
     the binary would pass every check (lld drops the dead glibc references); the build stops first."""
     require("zig")
     gcc = require("gcc")
-    project.write("SConstruct", SCONSTRUCT)
-    project.write("SConscript", 'Import("env")\nenv.GoCgoBinary("app", platforms=["linux/amd64"], toolchain="zig")\n')
-    project.write("go.mod", "module example.com/app\n\ngo 1.22\n\nrequire example.com/fast v0.0.0\n\n"
-                  "replace example.com/fast => ./third/fast\n")
-    project.write("main.go", 'package main\n\nimport (\n\t"fmt"\n\n\t"example.com/fast"\n)\n\n'
-                  "func main() { fmt.Println(fast.Add(2, 40)) }\n")
-    project.write("third/fast/go.mod", "module example.com/fast\n\ngo 1.22\n")
-    project.write("third/fast/fast.go", FAST_GO)
-    project.write("third/fast/fast.c.txt", FAST_C)
-    fast = project.path("third", "fast")
-    subprocess.run([gcc, "-O2", "-D_FORTIFY_SOURCE=2", "-x", "c", "-c", "fast.c.txt", "-o", "fast.o"], cwd=fast,
-                   check=True)
-    subprocess.run(["ar", "rcsD", "libfast_linux_amd64.a", "fast.o"], cwd=fast, check=True)
-    os.remove(os.path.join(fast, "fast.o"))
+    fast = local_module_project(project, "fast", "v0.0.0", FAST_GO, "fast.c.txt", FAST_C, "fast.Add(2, 40)")
+    prebuilt(fast, [gcc, "-O2", "-D_FORTIFY_SOURCE=2", "-x", "c"], "fast.c.txt", "libfast_linux_amd64.a")
     result = project.scons(check=False)
     assert result.returncode == 2 and "Traceback" not in result.output
     assert ("GoCgoBinary 'app': [linux-amd64-musl-zig] module example.com/fast@v0.0.0: libfast_linux_amd64.a, linked by "
@@ -84,9 +94,7 @@ def test_a_modules_glibc_archive_is_named_before_the_link_and_the_fix_builds(pro
     assert not os.path.exists(project.path("build", "linux-amd64-musl-zig", "app"))
     # The module's archive rebuilt for musl (an input of the build: the change is seen) links and runs.
     zig = require("zig")
-    subprocess.run([zig, "cc", "-target", "x86_64-linux-musl", "-O2", "-x", "c", "-c", "fast.c.txt", "-o", "fast.o"],
-                   cwd=fast, check=True)
-    subprocess.run(["ar", "rcsD", "libfast_linux_amd64.a", "fast.o"], cwd=fast, check=True)
+    prebuilt(fast, [zig, "cc", "-target", "x86_64-linux-musl", "-O2", "-x", "c"], "fast.c.txt", "libfast_linux_amd64.a")
     project.scons()
     assert run_binary(project.path("build", "linux-amd64-musl-zig", "app"), "linux/amd64").stdout == "42\n"
 
@@ -110,19 +118,8 @@ def test_a_modules_prebuilt_gnu_cxx_archive_is_named_as_such(project):
     build names the module, the archive and the cause instead of a wall of undefined symbols."""
     require("zig")
     gxx = require("g++")
-    project.write("SConstruct", SCONSTRUCT)
-    project.write("SConscript", 'Import("env")\nenv.GoCgoBinary("app", platforms=["linux/amd64"], toolchain="zig")\n')
-    project.write("go.mod", "module example.com/app\n\ngo 1.22\n\nrequire example.com/fastxx v0.1.0\n\n"
-                  "replace example.com/fastxx => ./third/fastxx\n")
-    project.write("main.go", 'package main\n\nimport (\n\t"fmt"\n\n\t"example.com/fastxx"\n)\n\n'
-                  "func main() { fmt.Println(fastxx.Len(12345)) }\n")
-    project.write("third/fastxx/go.mod", "module example.com/fastxx\n\ngo 1.22\n")
-    project.write("third/fastxx/fastxx.go", CXX_GO)
-    project.write("third/fastxx/fast.cc.txt", CXX_CC)
-    fast = project.path("third", "fastxx")
-    subprocess.run([gxx, "-O2", "-D_FORTIFY_SOURCE=2", "-x", "c++", "-c", "fast.cc.txt", "-o", "fast.o"], cwd=fast,
-                   check=True)
-    subprocess.run(["ar", "rcsD", "libfastxx.a", "fast.o"], cwd=fast, check=True)
+    fast = local_module_project(project, "fastxx", "v0.1.0", CXX_GO, "fast.cc.txt", CXX_CC, "fastxx.Len(12345)")
+    prebuilt(fast, [gxx, "-O2", "-D_FORTIFY_SOURCE=2", "-x", "c++"], "fast.cc.txt", "libfastxx.a")
     result = project.scons(check=False)
     assert result.returncode == 2 and "Traceback" not in result.output
     assert ("module example.com/fastxx@v0.1.0: libfastxx.a, linked by its #cgo LDFLAGS, fails verification: "
