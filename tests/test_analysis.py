@@ -155,7 +155,7 @@ def test_foreign_c_lib_builds_in_a_scratch_copy_and_installs_with_destdir(analys
     a.write("src/CMakeLists.txt", "project(x C)\n")
     a.env["SCONSRULES_PLATFORMS"] = ["linux/arm64"]
     a.env.ForeignCLib("x", source="src", build="cmake", configure_args=["-DCPU={cpu}"], outputs=["lib/libx.a"],
-                      env={"X_MODE": "fast"})
+                      env={"X_MODE": "fast", "CXXFLAGS": "-O3"})
     step = a.step("ForeignCLib")
     out = a.path("build", "linux-arm64-musl-zig", "_foreign", "x")
     assert step.outputs.kind == "tree" and step.outputs.members == ("usr/local/lib/libx.a",)
@@ -165,7 +165,9 @@ def test_foreign_c_lib_builds_in_a_scratch_copy_and_installs_with_destdir(analys
     script = argv[2]
     assert f"cp -a {a.root}/src/. {out}.work/" in script
     assert "-DCPU=aarch64" in script and f"DESTDIR={out}.sconsrules-tmp cmake --install _sconsrules_build" in script
-    assert dict(step.commands[0].env)["X_MODE"] == "fast" and dict(step.commands[0].env)["SOURCE_DATE_EPOCH"] == "0"
+    env = dict(step.commands[0].env)
+    assert env["X_MODE"] == "fast" and env["SOURCE_DATE_EPOCH"] == "0"
+    assert env["CXX"] == "c++" and env["CXXFLAGS"] == "-O3" and env["CFLAGS"] == "-O2"  # env= has the last word
     assert "MAKEFLAGS" in dict(step.passenv)  # -j is passed through, never signed
 
 

@@ -98,14 +98,14 @@ class ForeignCLib(Rule):
         # of this machine go into the cc wrapper, and CC, CFLAGS and CPPFLAGS stay path-free.
         cc_extra = [f"-ffile-prefix-map={work}=."] + [f"-I{i}" for i in seen.includes] + list(seen.flag_args())
         cflags = list(tc.default_copts(plat)) + [f"-D{d}" for d in a.defines]
-        env = {"CC": "cc", "AR": "ar", "RANLIB": "ranlib", "CFLAGS": " ".join(cflags),
+        env = {"CC": "cc", "CXX": "c++", "AR": "ar", "RANLIB": "ranlib", "CFLAGS": " ".join(cflags),
+               "CXXFLAGS": " ".join(cflags),
                "LDFLAGS": " ".join(sorted({f"-L{os.path.dirname(x.abspath)}" for x in seen.archive_files})),
                "SOURCE_DATE_EPOCH": "0", **dict(a.env)}
         args = self.fill(a.configure_args, plat, "configure_args")
         tools = {"cc": tc.cc(plat) + cc_extra, "ar": tc.ar(plat), "ranlib": tc.ranlib(plat)}
         cxx = tc.cxx(plat)
         tools["c++"] = cxx + cc_extra if cxx else commands.missing_compiler(f"[{config}] {tc.cxx_missing()}")
-        env.update(CXX="c++", CXXFLAGS=env["CFLAGS"])
         build = commands.foreign_build(
             a.build, self.source_dir, work, tmp_of(out), tools,
             configure=[a.configure_command, f"--prefix={a.install_prefix}"] + args, cmake_args=args,
