@@ -179,6 +179,10 @@ class Step:
     def tmp(self) -> str:
         return tmp_of(self.out)
 
+    def stamp_text(self) -> str:
+        """What a stamp (a stamp output, or a tree's stamp file) holds: the declared text, or the signature."""
+        return (self.outputs.stamp or self.signature()) + "\n"
+
     @property
     def policy(self) -> Optional[Policy]:
         return self.verification.policy

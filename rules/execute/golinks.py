@@ -21,8 +21,8 @@ def link_inputs(flags, directory):
         if flag.endswith((".a", ".o")) and not flag.startswith("-"):
             files.append(os.path.join(directory, flag))
         elif flag.startswith("-l") and len(flag) > 2:
-            found = [os.path.join(d, f"lib{flag[2:]}.a") for d in dirs if os.path.isfile(os.path.join(d, f"lib{flag[2:]}.a"))]
-            files += found[:1]
+            candidates = (os.path.join(d, f"lib{flag[2:]}.a") for d in dirs)
+            files += [path for path in candidates if os.path.isfile(path)][:1]
     return [os.path.normpath(f) for f in files]
 
 

@@ -145,7 +145,7 @@ def _run_commands(step, executor, tmp, digest):
 def _check_outputs(step, tmp):
     if step.outputs.kind == "stamp":
         with open(tmp, "w") as fh:
-            fh.write((step.outputs.stamp or step.signature()) + "\n")
+            fh.write(step.stamp_text())
         return
     if step.outputs.kind == "tree" and not os.path.isdir(tmp):
         raise _error(step, f"{step.what} did not produce its directory")
@@ -177,7 +177,7 @@ def _write_report(step, report):
 def _publish(step, tmp):
     os.replace(tmp, step.out)
     if step.outputs.stamp_path:
-        write_atomic(step.outputs.stamp_path, (step.outputs.stamp or step.signature()) + "\n")
+        write_atomic(step.outputs.stamp_path, step.stamp_text())
 
 
 def perform(step, executor, cache_key=None, digest=None):
