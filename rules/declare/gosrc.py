@@ -45,6 +45,9 @@ KNOWN_OS = frozenset("aix android darwin dragonfly freebsd hurd illumos ios js l
 KNOWN_ARCH = frozenset("386 amd64 amd64p32 arm armbe arm64 arm64be loong64 mips mipsle mips64 mips64le mips64p32 "
                        "mips64p32le ppc ppc64 ppc64le riscv riscv64 s390 s390x sparc sparc64 wasm".split())
 UNIX = frozenset("aix android darwin dragonfly freebsd hurd illumos ios linux netbsd openbsd solaris".split())
+HEADERS = (".h", ".hh", ".hpp", ".hxx")  # included, not compiled: kept whatever their name says
+UNCONSTRAINED = (".a", ".o", ".syso") + HEADERS  # never read for a //go:build line
+HEAD_BYTES = 16384
 _BUILD_LINE = re.compile(r"^//go:build\s+(.+?)\s*$")
 _TOKEN = re.compile(r"\s*(\(|\)|!|&&|\|\||[A-Za-z0-9_.]+)")
 
@@ -270,9 +273,11 @@ class GoSourceIndex:
                 if not name.endswith(SOURCE_SUFFIXES) or name.endswith("_test.go") or not os.path.isfile(path):
                     continue
                 expression, brings, imports = None, [path], ()
-                if not name.endswith((".a", ".o", ".syso")):
+                if not name.endswith(UNCONSTRAINED):
                     with open(path, errors="replace") as fh:
-                        text = fh.read()
+                        # A Go file is read whole (imports, embeds); another needs only its leading comments
+                        # (a cgo package may hold a multi-megabyte C amalgamation).
+                        text = fh.read() if name.endswith(".go") else fh.read(HEAD_BYTES)
                     expression = build_line(text)
                     if name.endswith(".go"):
                         found, embeds = parse_go_file(text)
@@ -289,7 +294,7 @@ class GoSourceIndex:
         exists, sources = self._sources(pkg_dir)
         files, imports = [], set()
         for path, expression, brings, found in sources:
-            if context is not None and not path.endswith((".h", ".hh", ".hpp", ".hxx")):
+            if context is not None and not path.endswith(HEADERS):
                 if not context.matches_name(os.path.basename(path)):
                     continue
                 if expression is not None and not context.evaluate(expression):
