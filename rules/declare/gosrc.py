@@ -85,21 +85,20 @@ class BuildContext:
             return True
         pos = 0
 
-        def parse_or():
+        def parse_binary(op, operand):
+            """operand (op operand)*: every operand is parsed, then combined."""
             nonlocal pos
-            value = parse_and()
-            while pos < len(tokens) and tokens[pos] == "||":
+            values = [operand()]
+            while pos < len(tokens) and tokens[pos] == op:
                 pos += 1
-                value = parse_and() or value
-            return value
+                values.append(operand())
+            return any(values) if op == "||" else all(values)
+
+        def parse_or():
+            return parse_binary("||", parse_and)
 
         def parse_and():
-            nonlocal pos
-            value = parse_not()
-            while pos < len(tokens) and tokens[pos] == "&&":
-                pos += 1
-                value = parse_not() and value
-            return value
+            return parse_binary("&&", parse_not)
 
         def parse_not():
             nonlocal pos
