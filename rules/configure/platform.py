@@ -108,6 +108,14 @@ class Platform:
         return {"cpu": info.zig_cpu, "goarch": info.goarch, "triple": self.zig_target,
                 "openssl_target": info.openssl_target}
 
+    @classmethod
+    def from_elf(cls, machine, elf_class, little_endian):
+        """The platform an ELF file's identity names, or None when no supported one has it."""
+        for name, arch in ARCHES.items():
+            if (arch.elf_machine, arch.elf_class, arch.little_endian) == (machine, elf_class, little_endian):
+                return cls("linux", name)
+        return None
+
     def is_host(self):
         try:
             return self == Platform.host()

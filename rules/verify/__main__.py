@@ -1,7 +1,6 @@
-"""`python -m sconsrules.verify` / `sconsrules-verify`: the in-build checks, on any file.
-
-Exit 0: every check passed for every file; 1: a check failed; 2: usage error or unreadable/malformed input.
-"""
+"""`python -m sconsrules.verify` / `sconsrules-verify`: the in-build checks, on any file found later (a server,
+a release), with a line per file that says what it is, so that a binary of another architecture is never
+silently "fine". `-h` lists the checks and the exit codes."""
 import argparse
 import json
 import os
@@ -19,8 +18,43 @@ def _platform(text):
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+EPILOG = """\
+checks by default (every file):
+  identity   ELF class, byte order, machine and entry-point code of --platform (else the detected platform,
+             printed on each line)
+  libc       musl, by positive evidence (its _start, symbols, strings); glibc references in objects and archives
+  hardening  non-executable stack, no writable+executable segment, RELATIVE-only relocations in a static-pie
+  leaks      no path under $HOME (or each --leak-path) nor a build temp dir embedded in strings or debug info
+  go         a Go binary's build information is read and shown
+with --static, --stripped, --cgo, --trimpath: the link, the symbol table, and the Go build settings too.
+
+output: one line per file, "ok" or "FAIL", the file and what it is (platform, link, libc, Go version,
+stripped); each failed check follows, indented, with its evidence. -q prints failures only; --json a report.
+
+exit status: 0 every check passed for every file; 1 a check failed; 2 usage error, or a file that cannot be
+read or is neither ELF nor an ar archive."""
+
+
+def _describe(report, platform):
+    """What a file is, in a few words: the line a user reads to know it is what they meant."""
+    s = report.summary
+    if report.kind == "archive":
+        return f"{platform or 'archive'}  archive of {s['members']} members"
+    if report.kind == "object":
+        return f"{platform or s['machine']}  object"
+    words = [s.get("platform") or s["machine"], s["link_type"], s["libc"]]
+    if s.get("go"):
+        words.append(s["go"]["go_version"])
+    words.append("stripped" if s["stripped"] else "not-stripped")
+    if not platform and s.get("platform"):
+        words[0] += " (detected)"
+    return "  ".join(words)
+
+
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="sconsrules-verify", description="Verify static musl ELF executables and archives.")
+    parser = argparse.ArgumentParser(prog="sconsrules-verify", epilog=EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     description="Verify static musl ELF executables, objects and archives.")
     parser.add_argument("--platform", type=_platform, help="expected platform, e.g. linux/arm64")
     parser.add_argument("--static", action="store_true", help="require a static or static-pie executable")
     parser.add_argument("--libc", choices=["musl", "any"], default="musl", help="required libc (default: musl)")
@@ -29,11 +63,12 @@ def main(argv=None):
     parser.add_argument("--trimpath", action="store_true", help="a Go binary built with -trimpath: require it")
     parser.add_argument("--leak-path", action="append", metavar="DIR",
                         help="a directory of the build machine that must not appear in the file "
-                             "(repeatable; default: the current directory and $HOME)")
+                             "(repeatable; default: $HOME, wherever this command runs)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print failures only")
     parser.add_argument("--json", action="store_true", help="print a JSON report of every check")
     parser.add_argument("files", nargs="+", metavar="FILE")
     args = parser.parse_args(argv)
-    leak_paths = args.leak_path if args.leak_path is not None else [os.getcwd(), os.path.expanduser("~")]
+    leak_paths = args.leak_path if args.leak_path is not None else [os.path.expanduser("~")]
     policy = Policy(platform=args.platform, static=args.static, libc=args.libc, stripped=args.stripped,
                     go=args.cgo or args.trimpath, cgo=args.cgo, trimpath=args.trimpath,
                     leak_paths=tuple(os.path.abspath(p) for p in leak_paths if os.path.abspath(p) != "/"))
@@ -45,14 +80,16 @@ def main(argv=None):
             status = 2
             reports.append({"file": path, "ok": False, "error": str(exc)})
             if not args.json:
-                print(f"{path}: input: {exc}", file=sys.stderr)
+                print(f"FAIL  {path}: input: {exc}", file=sys.stderr)
             continue
         if not report.ok:
             status = max(status, 1)
         reports.append(report.to_json())
-        if not args.json:
-            for f in report.failures:
-                print(f"{path}: {f.check}: {f.reason}: {f.evidence}")
+        if args.json or (args.quiet and report.ok):
+            continue
+        print(f"{'ok' if report.ok else 'FAIL':4}  {path}  {_describe(report, args.platform)}")
+        for f in report.failures:
+            print(f"      {f.check}: {f.reason}: {f.evidence}")
     if args.json:
         json.dump(reports, sys.stdout, indent=1)
         print()

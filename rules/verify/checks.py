@@ -305,8 +305,9 @@ def verify_bytes(path, data, policy):
             out.add("type.header", False, "the ELF type must agree with the contents",
                     f"ET_REL with {header.program_headers} program headers, entry {header.entry:#x}")
         kind = "executable"
-        summary = {"machine": facts.machine, "link_type": facts.link_type, "libc": facts.libc,
-                   "stripped": facts.stripped}
+        detected = Platform.from_elf(facts.machine, facts.elf_class, facts.little_endian)
+        summary = {"machine": facts.machine, "platform": str(detected) if detected else None,
+                   "link_type": facts.link_type, "libc": facts.libc, "stripped": facts.stripped}
         if facts.go_buildinfo:
             summary["go"] = facts.go_buildinfo.to_json()
     else:
