@@ -101,6 +101,7 @@ class Context:
         self.toolchains = Toolchains(self.identities)
         self.executors: Dict[str, Executor] = {"native": NativeExecutor()}
         self.signature_database_checked = False
+        self.options_checked = False
         self._lock = threading.Lock()
         self._memo: Dict[object, object] = {}
         self._go: Dict[str, Optional[GoSDK]] = {}

@@ -13,6 +13,7 @@ import traceback
 import SCons.Script
 
 from . import summary
+from .configure.platform import ARCHES, Platform
 from .configure.toolchains import NAMES
 from .context import Context
 from .declare.clib import StaticCLib
@@ -23,6 +24,7 @@ from .declare.pkgconfig import PkgConfigCLib
 from .declare.sources import SourceArchive
 from .errors import RuleError
 
+SUPPORTED = [str(Platform("linux", arch)) for arch in ARCHES]
 RULES = (StaticCLib, GoCgoBinary, ForeignCLib, PkgConfigCLib, SourceArchive, ScratchImage)
 OPTIONS = (
     ("--platforms", dict(dest="sconsrules_platforms", metavar="LIST", default=None,
@@ -110,12 +112,39 @@ def _check_signature_database(ctx, env):
                          f"{exc}); set aside as {os.path.basename(aside)}: every step runs once\n")
 
 
+def _check_options(ctx):
+    """Command-line values are checked once, before any rule reads them, so that a wrong one blames the option
+    (not the first rule that happened to use it)."""
+    if ctx.options_checked:
+        return
+    ctx.options_checked = True
+    platforms = ctx.options.get("platforms")
+    problem = None
+    for text in (platforms or "").split(","):
+        try:
+            if text.strip():
+                Platform.parse(text)
+        except ValueError as exc:
+            problem = RuleError(f"--platforms={platforms}", None, str(exc),
+                                f"e.g. --platforms=linux/amd64,linux/arm64; supported: {', '.join(SUPPORTED)}")
+            break
+    if platforms is not None and not platforms.strip(","):
+        problem = RuleError("--platforms=", None, "names no platform", "e.g. --platforms=linux/arm64")
+    toolchain = ctx.options.get("toolchain")
+    if problem is None and toolchain is not None and toolchain not in NAMES:
+        problem = RuleError(f"--toolchain={toolchain}", None, "unknown toolchain", f"use one of {', '.join(NAMES)}")
+    if problem is not None:
+        sys.stderr.write(f"\nscons: *** {problem.line()}\n")
+        sys.exit(2)
+
+
 def generate(env, context=None):
     """Add the rules to `env`. `context`: the run's state, when a test makes its own (else the run's)."""
     if context is not None:
         context.install(env)
     ctx = Context.of(env)
     _add_options(ctx)
+    _check_options(ctx)
     _check_signature_database(ctx, env)
     env.SetDefault(SCONSRULES_PLATFORMS=None, SCONSRULES_TOOLCHAIN="auto", SCONSRULES_BUILD_DIR="#build",
                    SCONSRULES_VERIFY={}, GO="go")
