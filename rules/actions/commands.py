@@ -83,9 +83,12 @@ def cgo_env(platform, cc: Sequence[str], cxx: Sequence[str], cppflags: Sequence[
 
 
 LINK_LIST_MARK = "SCONSRULES-LINK"
+LINK_LIST_CGO = "SCONSRULES-CGO"
 LINK_LIST_SEP = "\x1f"
-# One line per package with cgo link flags: import path, module@version, directory, the flags (${SRCDIR} expanded).
-LINK_LIST_TEMPLATE = (LINK_LIST_MARK + " {{if .CgoLDFLAGS}}{{.ImportPath}}\t{{with .Module}}{{.Path}}{{with .Version}}@{{.}}"
+# One line per package with cgo link flags: import path, module@version, directory, the flags (${SRCDIR} expanded);
+# one more per package that imports "C" (cdeps that no package can call are said to be unused).
+LINK_LIST_TEMPLATE = ("{{if .CgoFiles}}" + LINK_LIST_CGO + " {{.ImportPath}}\n{{end}}"
+                      + LINK_LIST_MARK + " {{if .CgoLDFLAGS}}{{.ImportPath}}\t{{with .Module}}{{.Path}}{{with .Version}}@{{.}}"
                       '{{end}}{{end}}\t{{.Dir}}\t{{join .CgoLDFLAGS "' + LINK_LIST_SEP + '"}}{{end}}')
 
 
@@ -98,9 +101,10 @@ def go_link_inputs(go: str, package: str, tags: Iterable[str], cwd: str, platfor
                    env=dict(env, **go_env(workspace)), cwd=cwd)
 
 
-def check_link_inputs(listing: Command, policy, config: str) -> Call:
-    """Verify the archives and objects `listing` names before the link (execute/golinks.py)."""
-    return Call("sconsrules.execute.golinks:check", (listing, policy, config), runs_commands=True)
+def check_link_inputs(listing: Command, policy, config: str, cdeps: Sequence[str] = ()) -> Call:
+    """Verify the archives and objects `listing` names before the link (execute/golinks.py); warn when `cdeps`
+    (the target's names) are given to a build in which no package imports "C"."""
+    return Call("sconsrules.execute.golinks:check", (listing, policy, config, tuple(cdeps)), runs_commands=True)
 
 
 def go_mod_download(go: str, module_root: str, workspace: Optional[str] = None) -> Command:

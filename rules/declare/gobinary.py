@@ -121,7 +121,7 @@ class GoCgoBinary(Rule):
                                   self.module.root, env, plat, work)
         link_policy = self.policy(plat, cxx_runtime=tc.cxx_runtime())
         check = commands.check_link_inputs(commands.go_link_inputs(go.exe, pkg, a.gotags, self.module.root, plat, work),
-                                           link_policy, config.dirname)
+                                           link_policy, config.dirname, [d.name for d in self.cdeps])
         policy = self.policy(plat, static=a.static, stripped=a.strip, go=True, cgo=True, trimpath=True,
                              leak_paths=self.ctx.leak_paths(self.env, go, tc), leak_dwarf=a.strip)
         # cdeps archives are checked again before the link: a foreign or glibc-built archive fails with the

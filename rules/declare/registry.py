@@ -36,6 +36,10 @@ class Registry:
         target = getattr(getattr(ref, "attributes", None), "sconsrules_target", None)
         if target is not None:
             return target
+        maker = getattr(getattr(ref, "attributes", None), "sconsrules_made_by", None)
+        if maker is not None and not maker.library:
+            raise RuleError(rule, name, f"{attribute}: {describe(ref)} is what {maker.kind} '{maker.name}' builds, "
+                            "not a library", "name a StaticCLib, ForeignCLib or PkgConfigCLib here")
         raise RuleError(rule, name, f"{attribute}: {describe(ref)} is not a library declared with StaticCLib, "
                         "ForeignCLib or PkgConfigCLib", "pass what the rule returned, or the library's name")
 

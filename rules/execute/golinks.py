@@ -5,7 +5,7 @@ undefined symbols or, worse, linked silently (lld drops dead references to glibc
 """
 import os
 
-from ..actions.commands import LINK_LIST_MARK as MARK, LINK_LIST_SEP as SEP
+from ..actions.commands import LINK_LIST_CGO as CGO, LINK_LIST_MARK as MARK, LINK_LIST_SEP as SEP
 from ..errors import RuleError
 from ..verify import MalformedInput, verify_file
 
@@ -38,13 +38,16 @@ def parse(output):
     return found
 
 
-def check(listing, policy, config, *, run, who):
+def check(listing, policy, config, cdeps=(), *, run, who):
     """Run `listing` (go list) through the step's executor and verify every archive and object it names."""
     code, output = run(listing)
     if code != 0:
-        lines = [line for line in output.splitlines() if not line.startswith(MARK)]
+        lines = [line for line in output.splitlines() if not line.startswith((MARK, CGO))]
         raise RuleError(*who, f"[{config}] go list failed (exit {code}): {' '.join(lines[-3:])[:500]}",
                         "the same error would stop go build: fix the package or its go.mod")
+    if cdeps and not any(line.startswith(CGO + " ") for line in output.splitlines()):
+        print(f"sconsrules: warning: {who[0]} '{who[1]}': [{config}] cdeps {', '.join(cdeps)} are unused: no package "
+              "of this build imports \"C\" (hint: remove them, or call them from cgo code)", flush=True)
     for import_path, module, directory, flags in parse(output):
         for path in link_inputs(flags, directory):
             where = f"module {module or import_path}: {os.path.relpath(path, directory)}"
