@@ -102,6 +102,8 @@ class Context:
         self.executors: Dict[str, Executor] = {"native": NativeExecutor()}
         self.signature_database_checked = False
         self.options_checked = False
+        self.help_targets: List = []  # `scons -h`: the declared targets, and the table last written
+        self.help_table = ""
         self._lock = threading.Lock()
         self._memo: Dict[object, object] = {}
         self._go: Dict[str, Optional[GoSDK]] = {}

@@ -74,11 +74,36 @@ def _user_errors(fn):
     return wrapper
 
 
+def _help_targets(ctx, target):
+    """`scons -h` lists the declared targets after the options: name, rule, and what each is built for. The
+    table is rewritten at each declaration (a library's platforms grow with its dependents)."""
+    if not SCons.Script.GetOption("help"):
+        return
+    ctx.help_targets.append(target)
+    rows = []
+    for t in ctx.help_targets:
+        configs = [c for (key, c) in ctx.registry.realized if key == id(t) and c is not None]
+        platforms = " ".join(dict.fromkeys(str(c.platform) for c in configs))
+        toolchains = ", ".join(dict.fromkeys(c.toolchain.name for c in configs))
+        rows.append(f"  {t.name:<24} {t.kind:<14} {platforms}{f' ({toolchains})' if toolchains else ''}\n")
+    table = "\nsconsrules targets (`scons NAME` builds one; --platforms narrows the platforms):\n" + "".join(rows)
+    current = SCons.Script.help_text
+    if current is not None and ctx.help_table and current.endswith(ctx.help_table):
+        SCons.Script.help_text = current[:-len(ctx.help_table)] + table
+    else:
+        SCons.Script.HelpFunction(table, append=True)
+    ctx.help_table = table
+
+
 def _pseudo_builder(rule):
     def method(env, name=None, /, *args, **kwargs):
         if name is None and "name" in kwargs:
             name = kwargs.pop("name")
-        return rule.declare(Context.of(env), env, name, args, kwargs, _caller()).returned()
+        ctx = Context.of(env)
+        target = rule.declare(ctx, env, name, args, kwargs, _caller())
+        returned = target.returned()
+        _help_targets(ctx, target)
+        return returned
 
     method.__doc__ = rule.__doc__
     return _user_errors(method)

@@ -44,7 +44,7 @@ def test_zig_builds_both_platforms_and_they_run(project):
             report = json.load(fh)
         assert report["ok"] and report["summary"]["link_type"] == "static" and report["summary"]["stripped"]
         assert report["summary"]["machine"] == {"linux/amd64": "EM_X86_64", "linux/arm64": "EM_AARCH64"}[platform]
-    assert "sconsrules: artifacts (verified)" in result.stdout
+    assert "sconsrules: artifacts (verified)" in result.stdout and "warning" not in result.output
     assert len(result.ran("StaticCLib", what="compile")) == 4  # 2 libraries x 2 platforms
 
 
@@ -344,3 +344,34 @@ def test_musl_gcc_refuses_cxx_with_the_reason(project):
 def host_platform():
     from sconsrules.configure.platform import Platform
     return str(Platform.host())
+
+
+def test_cdeps_of_a_build_without_cgo_are_reported_unused(project):
+    """A Go program that imports no "C" anywhere (not even in a dependency) cannot use its cdeps: the build says
+    so, once per platform, and still builds."""
+    require("zig")
+    project.write("go.mod", "module example.com/plain\n\ngo 1.22\n")
+    project.write("main.go", 'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("plain") }\n')
+    project.write("c/k.c", "int k(void) { return 7; }\n")
+    project.write("SConstruct", 'env = Environment(tools=["default", "sconsrules"], SCONSRULES_PLATFORMS=["linux/amd64"])\n'
+                                'k = env.StaticCLib("k", srcs=["c/k.c"])\n'
+                                'env.GoCgoBinary("plain", package=".", cdeps=[k])\n')
+    result = project.scons()
+    assert ("sconsrules: warning: GoCgoBinary 'plain': [linux-amd64-musl-zig] cdeps k are unused: no package of this "
+            'build imports "C"') in result.stdout
+    assert run_binary(project.path("build", "linux-amd64-musl-zig", "plain"), "linux/amd64").stdout == "plain\n"
+
+
+def test_help_lists_the_declared_targets_after_the_options(project):
+    """`scons -h`: SCons's and our options, then every declared target with its rule and platforms; nothing built."""
+    require("zig")
+    chain_project(project)
+    result = project.scons("-h")
+    out = result.stdout
+    assert "--platforms=LIST" in out and "--toolchain=NAME" in out
+    targets = out.split("sconsrules targets (`scons NAME` builds one; --platforms narrows the platforms):\n")[1]
+    rows = [line.split() for line in targets.split("\n\n")[0].splitlines()]
+    assert rows == [["base", "StaticCLib", "linux/amd64", "linux/arm64", "(zig)"],
+                    ["mid", "StaticCLib", "linux/amd64", "linux/arm64", "(zig)"],
+                    ["chain", "GoCgoBinary", "linux/amd64", "linux/arm64", "(zig)"]]
+    assert not os.path.exists(project.path("build", "linux-amd64-musl-zig", "chain"))
