@@ -18,6 +18,13 @@ def apt_mirrors(*args, **kwargs):
     return read(*args, **kwargs)
 
 
+def select(*args, **kwargs):
+    """Per-platform strings in attributes that take {placeholders}: select({"linux/386": [...]}, default=[...])."""
+    from .declare.select import select as make
+
+    return make(*args, **kwargs)
+
+
 def _register_tool():
     if "SCons.Script" in sys.modules and "SCons.Tool.sconsrules" not in sys.modules:
         from . import tool

@@ -54,10 +54,10 @@ def test_go_cgo_binary_links_the_transitive_archives_statically(analysis):
                                           a.path("build", "linux-arm64-musl-zig", "app")]
     build = [s for s in a.steps("GoCgoBinary") if s.config == "linux-arm64-musl-zig"][0]
     check, command = build.commands
-    listing, link_policy, config = check.args
+    listing, link_policy, config, cdeps = check.args
     assert check.function == "sconsrules.execute.golinks:check" and check.runs_commands
     assert list(listing.argv[:5]) == [a.go_exe, "list", "-deps", "-tags", "netgo,osusergo,musl"] and listing.argv[-1] == "."
-    assert dict(listing.env)["GOARCH"] == "arm64" and config == "linux-arm64-musl-zig"
+    assert dict(listing.env)["GOARCH"] == "arm64" and config == "linux-arm64-musl-zig" and cdeps == ("b",)
     assert link_policy.cxx_runtime == "libc++" and link_policy.libc == "musl"
     assert list(command.argv) == [
         a.go_exe, "build", "-trimpath", "-buildvcs=false", "-tags", "netgo,osusergo,musl", "-ldflags",
@@ -171,6 +171,20 @@ def test_foreign_c_lib_builds_in_a_scratch_copy_and_installs_with_destdir(analys
     assert "MAKEFLAGS" in dict(step.passenv)  # -j is passed through, never signed
 
 
+def test_select_picks_each_platforms_branch(analysis):
+    from sconsrules import select
+    a = analysis
+    a.write("src/configure", "")
+    a.env["SCONSRULES_PLATFORMS"] = ["linux/386", "linux/amd64", "linux/arm/v7"]
+    a.env.ForeignCLib("x", source="src", configure_args=["{openssl_target}", select(
+        {"linux/386": ["-DBROKEN_CLANG_ATOMICS"], "linux/arm/v7": "-DARM"}, default=["-DOTHER={cpu}"])],
+        outputs=["lib/libx.a"])
+    scripts = {s.config.split("-")[1]: s.commands[0].argv[2] for s in a.steps("ForeignCLib")}
+    assert "./configure --prefix=/usr/local linux-x86 -DBROKEN_CLANG_ATOMICS $host\n" in scripts["386"]
+    assert "./configure --prefix=/usr/local linux-x86_64 -DOTHER=x86_64\n" in scripts["amd64"]
+    assert "./configure --prefix=/usr/local linux-armv4 -DARM $host\n" in scripts["arm"]
+
+
 def test_pkg_config_c_lib_resolves_at_build_time_into_response_files(analysis):
     a = analysis
     a.env["SCONSRULES_PLATFORMS"] = ["linux/amd64"]
@@ -243,6 +257,14 @@ CASES = [
      "StaticCLib 'a': verify: relaxing 'stripped' needs a stated reason"),
     ("env.GoCgoBinary('app', package='.', module='sub')", "GoCgoBinary 'app': no go.mod found at or above"),
     ("env.ScratchImage('app:1', File('a.c'))", "ScratchImage 'app:1': binary must be a node returned by GoCgoBinary"),
+    ("from sconsrules import select; env.ForeignCLib('f', source='sub', outputs=['lib/libf.a'], "
+     "configure_args=[select({'linux/amd46': ['-DX']})])",
+     "ForeignCLib 'f': configure_args: select() key 'linux/amd46': unsupported architecture 'amd46'"),
+    ("from sconsrules import select; env.ForeignCLib('f', source='sub', outputs=['lib/libf.a'], "
+     "configure_args=[select({'linux/386': [3]})])",
+     "ForeignCLib 'f': configure_args: select() branch 'linux/386' must hold strings, found int"),
+    ("from sconsrules import select; env.StaticCLib('a', srcs=['a.c'], copts=[select({'linux/386': ['-m']})])",
+     "StaticCLib 'a': copts does not take select(); only attributes that take {placeholders} do"),
     ("env.ContainerToolchain(image='x', dockerfile='y')", "ContainerToolchain 'x': give exactly one of image= or dockerfile="),
     ("env.ContainerToolchain(dockerfile='nope/Dockerfile')", "ContainerToolchain 'nope/Dockerfile': Dockerfile not found"),
 ]
@@ -258,6 +280,16 @@ def test_read_time_errors(analysis, call, message):
     assert lines[0].startswith("scons: *** sconsrules: ") and message in lines[0], err
     assert lines[1] == f'File "{analysis.path("SConstruct")}", line 1, in <module>'
     assert "Traceback" not in err and not analysis.ctx.steps
+
+
+def test_cdeps_naming_a_binary_says_so(analysis):
+    for rel, text in GO_PROJECT.items():
+        analysis.write(rel, text)
+    analysis.read("app = env.GoCgoBinary('app', package='.')\n")
+    assert analysis.error("env.GoCgoBinary('app2', package='.', cdeps=[app])".replace("app]", "File('build/linux-amd64-"
+                                                                                         "musl-zig/app')]")) == (
+        "sconsrules: GoCgoBinary 'app2': cdeps: 'build/linux-amd64-musl-zig/app' is what GoCgoBinary 'app' builds, "
+        "not a library (hint: name a StaticCLib, ForeignCLib or PkgConfigCLib here)")
 
 
 def test_one_context_per_run_shared_by_its_environments(analysis):
@@ -313,3 +345,27 @@ def test_musl_gcc_refuses_cxx_at_read_time(analysis):
         "container image))")
     assert a.error("env.GoCgoBinary('app')").startswith(
         f"sconsrules: GoCgoBinary 'app': [{config}] it has C++ sources (k.cc), and musl-gcc has no C++")
+
+
+@pytest.mark.parametrize("options, line", [
+    ({"platforms": "linux/amd46"}, "sconsrules: --platforms=linux/amd46: unsupported architecture 'amd46' "
+                                   "(supported: amd64, arm64, arm, 386, riscv64, ppc64le, s390x) (hint: e.g. "
+                                   "--platforms=linux/amd64,linux/arm64; supported: linux/amd64, linux/arm64, "
+                                   "linux/arm/v7, linux/386"),
+    ({"platforms": "linux/amd64,arm64"}, "sconsrules: --platforms=linux/amd64,arm64: platform 'arm64' is not of the "
+                                         "form os/arch[/libc]"),
+    ({"platforms": ","}, "sconsrules: --platforms=: names no platform"),
+    ({"toolchain": "clang"}, "sconsrules: --toolchain=clang: unknown toolchain (hint: use one of auto, zig, musl-gcc)"),
+])
+def test_option_errors_blame_the_option(tmp_path, monkeypatch, capsys, options, line):
+    """Checked when the tool loads, before any rule: the message names the option, not the first rule."""
+    import SCons.Node.FS
+    from analysis import Analysis
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(SCons.Node.FS, "default_fs", SCons.Node.FS.default_fs)
+    with pytest.raises(SystemExit) as exc:
+        Analysis(tmp_path / "proj", options=options)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("scons: *** " + line), err
+    assert len(err.splitlines()) == 1 and "StaticCLib" not in err

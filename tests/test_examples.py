@@ -193,3 +193,38 @@ def test_tls_through_pkg_config_in_an_image_with_openssl(project, docker_client,
     assert lines[0].startswith("TLSv1.3 ") and "OpenSSL 3.0.20" in lines[0] and "zlib 1.2.13" in lines[0]
     assert lines[1:] == ["HTTP/1.0 200 OK", "hello over TLS"]
     assert project.scons().steps() == []
+
+
+FIVE_MORE = ("linux/arm/v7", "linux/386", "linux/riscv64", "linux/ppc64le", "linux/s390x")
+
+
+@pytest.fixture(scope="module")
+def tls_five(tmp_path_factory):
+    """The tls example as it is (zlib and OpenSSL from source, each with its own Configure target) for the five
+    platforms the main job does not build. Cold, that is five OpenSSL builds; the output cache keeps them."""
+    require("zig")
+    project = Project(tmp_path_factory.mktemp("tls5"))
+    project.copy_example("tls")
+    project.write("SConstruct", f'env = Environment(tools=["default", "sconsrules"], '
+                                f'SCONSRULES_PLATFORMS={list(FIVE_MORE)!r})\nSConscript("SConscript", exports="env")\n')
+    project.scons(f"-j{os.cpu_count() or 1}")
+    return project
+
+
+@pytest.mark.parametrize("platform", FIVE_MORE)
+def test_tls_example_handshakes_on_five_more_platforms(tls_five, tls_server, platform):
+    """OpenSSL's assembly for each architecture (armv4, x86, riscv64, ppc64le, s390x: big-endian) through zig,
+    verified, then a real TLS 1.3 handshake under qemu-user (386: natively)."""
+    from sconsrules.configure.platform import Platform
+    port, cert = tls_server
+    config = f"{Platform.parse(platform).dirname}-zig"
+    binary = tls_five.path("build", config, "tlsclient")
+    result = run_binary_args(binary, platform, ["127.0.0.1", str(port), cert])
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("TLSv1.3 ") and "OpenSSL 3.0.20" in lines[0] and "zlib 1.2.13" in lines[0]
+    assert lines[1:] == ["HTTP/1.0 200 OK", "hello over TLS"]
+    for archive in ("openssl/usr/local/lib/libcrypto.a", "z/usr/local/lib/libz.a"):
+        from sconsrules.verify import Policy, verify_file
+        report = verify_file(tls_five.path("build", config, "_foreign", archive), Policy(Platform.parse(platform)))
+        assert report.ok and report.summary["members"] > 0, (archive, report.failures)

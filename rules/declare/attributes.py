@@ -15,8 +15,10 @@ class AttributeError_(ValueError):
     """Raised by converters; carries the attribute name for the RuleError."""
 
 
-def string_list(name):
-    """Converter for list-of-strings attributes; a lone string is accepted as a one-element list."""
+def string_list(name, selectable=False):
+    """Converter for list-of-strings attributes; a lone string is accepted as a one-element list. A `selectable`
+    attribute (one that takes {placeholders}) may also hold select() elements."""
+    from .select import Select
 
     def convert(value):
         if value is None:
@@ -27,10 +29,21 @@ def string_list(name):
             items = tuple(value)
         except TypeError:
             raise AttributeError_(f"{name} must be a list of strings, not {type(value).__name__}") from None
+        checked = []
         for item in items:
-            if not isinstance(item, str):
-                raise AttributeError_(f"{name} must be a list of strings, found {type(item).__name__} {item!r}")
-        return items
+            if selectable and isinstance(item, Select):
+                try:
+                    item = item.checked(name)
+                except ValueError as exc:
+                    raise AttributeError_(str(exc)) from None
+            elif isinstance(item, Select):
+                raise AttributeError_(f"{name} does not take select(); only attributes that take {{placeholders}} do "
+                                      "(ForeignCLib configure_args, PkgConfigCLib pkg_config_path)")
+            elif not isinstance(item, str):
+                allowed = "strings and select()s" if selectable else "strings"
+                raise AttributeError_(f"{name} must be a list of {allowed}, found {type(item).__name__} {item!r}")
+            checked.append(item)
+        return tuple(checked)
 
     return convert
 
@@ -62,10 +75,13 @@ def relaxations(value):
 
 
 def fill_placeholders(values, platform, rule, name, attribute):
-    """`values` with the platform's placeholders ({goarch}, {cpu}, ...) filled in."""
+    """`values` for `platform`: each select() replaced by its branch, placeholders ({goarch}, {cpu}, ...) filled."""
+    from .select import Select
+
     subs = platform.placeholders()
+    chosen = [w for v in values for w in (v.pick(platform) if isinstance(v, Select) else (v,))]
     try:
-        return [v.format(**subs) for v in values]
+        return [v.format(**subs) for v in chosen]
     except (KeyError, IndexError, ValueError) as exc:
         raise RuleError(rule, name, f"{attribute}: unknown placeholder {exc}",
                         f"known: {', '.join('{' + k + '}' for k in subs)}") from None

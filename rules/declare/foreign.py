@@ -47,7 +47,7 @@ class ForeignAttrs:
     source: object = None
     build: str = attrs.field(default="configure-make", validator=_build_kind)
     configure_command: str = "./configure"
-    configure_args: tuple = attrs.field(default=(), converter=declare.string_list("configure_args"))
+    configure_args: tuple = attrs.field(default=(), converter=declare.string_list("configure_args", True))
     make_args: tuple = attrs.field(default=(), converter=declare.string_list("make_args"))
     make_targets: tuple = attrs.field(default=(), converter=declare.string_list("make_targets"))
     install_targets: tuple = attrs.field(default=("install",), converter=declare.string_list("install_targets"))

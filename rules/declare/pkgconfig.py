@@ -42,7 +42,7 @@ class PkgConfigAttrs:
     pkg_config: str = attrs.field(default="pkg-config", validator=_optional_str("pkg_config"))
     # Replaces pkg-config's default search path (PKG_CONFIG_LIBDIR), so the host's glibc libraries cannot
     # slip into a musl build; placeholders as in ForeignCLib ({goarch}, {cpu}, {triple}).
-    pkg_config_path: tuple = attrs.field(default=(), converter=declare.string_list("pkg_config_path"))
+    pkg_config_path: tuple = attrs.field(default=(), converter=declare.string_list("pkg_config_path", True))
     sysroot: str = attrs.field(default=None, validator=_optional_str("sysroot"))  # PKG_CONFIG_SYSROOT_DIR
     verify: tuple = attrs.field(default=None, converter=declare.relaxations)
 
