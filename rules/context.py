@@ -62,7 +62,8 @@ def _run_step(target, source, env):
         key = cache.key_of(step.signature(root=env.Dir("#").abspath), [s.get_csig() for s in source])
     try:
         ctx.prepare(target[0].attributes.sconsrules_toolchain)
-        perform(step, ctx.executors[step.executor], key, _inputs_digest(step, target[0], source))
+        perform(step, ctx.executors[step.executor], key, _inputs_digest(step, target[0], source),
+                echo=bool(ctx.options.get("subcommands")))
     except RuleError as exc:
         raise SCons.Errors.BuildError(node=target[0], errstr=exc.line(), status=2, exitstatus=2) from None
     ctx.records_for(env).record(*_outputs(step, target))

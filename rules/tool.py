@@ -34,6 +34,9 @@ OPTIONS = (
     ("--distdir", dict(dest="sconsrules_distdir", metavar="DIR", action="append", default=[],
                        help="sconsrules: a directory of pre-fetched SourceArchive files, found by sha256 or file name "
                             "before any URL is tried (repeatable; also $SCONSRULES_DISTDIR)")),
+    ("--subcommands", dict(dest="sconsrules_subcommands", action="store_true", default=False,
+                           help="sconsrules: print every command a step runs, with its environment, ready to paste "
+                                "into a shell (like Bazel's --subcommands)")),
     ("--no-wait", dict(dest="sconsrules_no_wait", action="store_true", default=False,
                        help="sconsrules: stop at once when another scons holds the build directory, instead of "
                             "waiting for it")),

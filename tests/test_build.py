@@ -3,6 +3,7 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
 
 import pytest
 
@@ -375,3 +376,24 @@ def test_help_lists_the_declared_targets_after_the_options(project):
                     ["mid", "StaticCLib", "linux/amd64", "linux/arm64", "(zig)"],
                     ["chain", "GoCgoBinary", "linux/amd64", "linux/arm64", "(zig)"]]
     assert not os.path.exists(project.path("build", "linux-amd64-musl-zig", "chain"))
+
+
+def test_subcommands_prints_each_command_ready_to_paste(project, tmp_path):
+    """--subcommands: every command, with the environment the build gives it, before it runs; a printed compile
+    pasted into a shell compiles again (here, into the same temporary name, which the build removed)."""
+    require("zig")
+    chain_project(project, platforms=("linux/amd64",))
+    out = project.scons("--subcommands").stdout
+    lines = out.splitlines()
+    compiles = [lines[i + 1].strip() for i, line in enumerate(lines)
+                if line == "sconsrules: [linux-amd64-musl-zig] command:" and " -c " in lines[i + 1]]
+    assert len(compiles) == 2 and all("ZIG_GLOBAL_CACHE_DIR=" in c and " cc -target x86_64-linux-musl" in c
+                                      for c in compiles)
+    assert any("go build -trimpath" in line and "CGO_LDFLAGS=" in line for line in lines)  # the link, with its flags
+    assert any("go list -deps " in line for line in lines)  # what a Call runs through the executor is shown too
+    assert "sconsrules: [linux-amd64-musl-zig] in-process: sconsrules.execute.golinks:check" in lines
+    target = compiles[0].split(" -o ")[1].split()[0]
+    assert not os.path.exists(target)
+    subprocess.run(["sh", "-c", compiles[0]], check=True)
+    assert os.path.getsize(target) > 0
+    assert project.scons("--subcommands").steps() == [] and "command" not in project.scons("--subcommands").stdout

@@ -83,13 +83,12 @@ def cgo_env(platform, cc: Sequence[str], cxx: Sequence[str], cppflags: Sequence[
 
 
 LINK_LIST_MARK = "SCONSRULES-LINK"
-LINK_LIST_CGO = "SCONSRULES-CGO"
 LINK_LIST_SEP = "\x1f"
-# One line per package with cgo link flags: import path, module@version, directory, the flags (${SRCDIR} expanded);
-# one more per package that imports "C" (cdeps that no package can call are said to be unused).
-LINK_LIST_TEMPLATE = ("{{if .CgoFiles}}" + LINK_LIST_CGO + " {{.ImportPath}}\n{{end}}"
-                      + LINK_LIST_MARK + " {{if .CgoLDFLAGS}}{{.ImportPath}}\t{{with .Module}}{{.Path}}{{with .Version}}@{{.}}"
-                      '{{end}}{{end}}\t{{.Dir}}\t{{join .CgoLDFLAGS "' + LINK_LIST_SEP + '"}}{{end}}')
+# One line per package: "cgo" when it imports "C" (cdeps no package can call are said to be unused), else "-";
+# then, for a package with cgo link flags: import path, module@version, directory, the flags (${SRCDIR} expanded).
+LINK_LIST_TEMPLATE = (LINK_LIST_MARK + " {{if .CgoFiles}}cgo{{else}}-{{end}}{{if .CgoLDFLAGS}}\t{{.ImportPath}}\t"
+                      "{{with .Module}}{{.Path}}{{with .Version}}@{{.}}{{end}}{{end}}\t{{.Dir}}\t"
+                      '{{join .CgoLDFLAGS "' + LINK_LIST_SEP + '"}}{{end}}')
 
 
 def go_link_inputs(go: str, package: str, tags: Iterable[str], cwd: str, platform,

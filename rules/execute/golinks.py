@@ -5,7 +5,7 @@ undefined symbols or, worse, linked silently (lld drops dead references to glibc
 """
 import os
 
-from ..actions.commands import LINK_LIST_CGO as CGO, LINK_LIST_MARK as MARK, LINK_LIST_SEP as SEP
+from ..actions.commands import LINK_LIST_MARK as MARK, LINK_LIST_SEP as SEP
 from ..errors import RuleError
 from ..verify import MalformedInput, verify_file
 
@@ -27,28 +27,30 @@ def link_inputs(flags, directory):
 
 
 def parse(output):
-    """(import path, module, directory, flags) for each package `go list` named."""
-    found = []
+    """(whether any package imports "C", [(import path, module, directory, flags)] of packages with link flags)."""
+    found, cgo = [], False
     for line in output.splitlines():
-        if not line.startswith(MARK + " ") or line == MARK + " ":
+        if not line.startswith(MARK + " "):
             continue
         fields = line[len(MARK) + 1:].split("\t")
-        if len(fields) == 4:
-            found.append((fields[0], fields[1], fields[2], [f for f in fields[3].split(SEP) if f]))
-    return found
+        cgo = cgo or fields[0] == "cgo"
+        if len(fields) == 5:
+            found.append((fields[1], fields[2], fields[3], [f for f in fields[4].split(SEP) if f]))
+    return cgo, found
 
 
 def check(listing, policy, config, cdeps=(), *, run, who):
     """Run `listing` (go list) through the step's executor and verify every archive and object it names."""
     code, output = run(listing)
     if code != 0:
-        lines = [line for line in output.splitlines() if not line.startswith((MARK, CGO))]
+        lines = [line for line in output.splitlines() if not line.startswith(MARK)]
         raise RuleError(*who, f"[{config}] go list failed (exit {code}): {' '.join(lines[-3:])[:500]}",
                         "the same error would stop go build: fix the package or its go.mod")
-    if cdeps and not any(line.startswith(CGO + " ") for line in output.splitlines()):
+    cgo, packages = parse(output)
+    if cdeps and not cgo:
         print(f"sconsrules: warning: {who[0]} '{who[1]}': [{config}] cdeps {', '.join(cdeps)} are unused: no package "
               "of this build imports \"C\" (hint: remove them, or call them from cgo code)", flush=True)
-    for import_path, module, directory, flags in parse(output):
+    for import_path, module, directory, flags in packages:
         for path in link_inputs(flags, directory):
             where = f"module {module or import_path}: {os.path.relpath(path, directory)}"
             if not os.path.isfile(path):

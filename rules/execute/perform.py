@@ -15,6 +15,7 @@ import threading
 from ..errors import RuleError
 from ..verify import MalformedInput, verify_file
 from . import cache
+from .echo import Echoing
 from .run import run_tmp, write_atomic
 from .tree import remove
 
@@ -180,12 +181,15 @@ def _publish(step, tmp):
         write_atomic(step.outputs.stamp_path, step.stamp_text())
 
 
-def perform(step, executor, cache_key=None, digest=None):
+def perform(step, executor, cache_key=None, digest=None, echo=False):
     """Build `step`; raise RuleError (nothing left at its outputs) on any failure.
 
     With a cache_key (shared tree outputs), a verified tree stored earlier replaces running the commands.
-    `digest` (of the step's digest_inputs) is appended to its commands' digest_env as a define.
+    `digest` (of the step's digest_inputs) is appended to its commands' digest_env as a define. `echo`
+    (--subcommands) prints each command before it runs.
     """
+    if echo:
+        executor = Echoing(executor, _emit, step.config or step.rule)
     tmp = _prepare(step)
     try:
         _precheck(step)
