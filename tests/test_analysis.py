@@ -265,6 +265,8 @@ CASES = [
      "ForeignCLib 'f': configure_args: select() branch 'linux/386' must hold strings, found int"),
     ("from sconsrules import select; env.StaticCLib('a', srcs=['a.c'], copts=[select({'linux/386': ['-m']})])",
      "StaticCLib 'a': copts does not take select(); only attributes that take {placeholders} do"),
+    ("env.ContainerToolchain(image='x', cxx_runtime='stdc++')",
+     "ContainerToolchain 'x': cxx_runtime must be one of 'libstdc++', 'libc++', not 'stdc++' (hint: the C++ standard"),
     ("env.ContainerToolchain(image='x', dockerfile='y')", "ContainerToolchain 'x': give exactly one of image= or dockerfile="),
     ("env.ContainerToolchain(dockerfile='nope/Dockerfile')", "ContainerToolchain 'nope/Dockerfile': Dockerfile not found"),
 ]

@@ -308,3 +308,64 @@ def test_a_hostile_compile_is_confined(project, docker_client):
     assert not os.path.exists(os.path.join(build, "evil")) and not os.path.exists(project.path("evil"))
     assert not os.path.exists(os.path.join(build, "linux-arm64-musl-zig"))
     assert run_binary(project.path("build", CONFIG, "chain"), "linux/amd64").stdout == "chain: mid=77 base=7 k=7\n"
+
+
+CXX_SCONSTRUCT = """env = Environment(tools=["default", "sconsrules"], SCONSRULES_TOOLCHAIN=None)
+env["SCONSRULES_TOOLCHAIN"] = env.ContainerToolchain(image={image!r}, {compilers})
+SConscript("SConscript", exports="env")
+"""
+CXX_OUT = "circle area=15 caught=-1 own=hello from c++2017\n"
+
+
+@pytest.fixture
+def zig_image(docker_client, tmp_path):
+    """The builder image plus this machine's zig (the ziglang package copied in): an image whose C and C++
+    compilers target musl. Made once per zig version; the engine keeps it between runs."""
+    import shutil
+    import ziglang
+    tag = "sconsrules-zig-test:latest"
+    version = subprocess.run([os.path.join(os.path.dirname(ziglang.__file__), "zig"), "version"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    want = f"{version} {docker_client.images.get(BUILDER).id}"
+    try:
+        if docker_client.images.get(tag).labels.get("sconsrules.made-from") == want:
+            return tag
+    except Exception:
+        pass
+    ctx = tmp_path / "zigimage"
+    shutil.copytree(os.path.dirname(ziglang.__file__), ctx / "zig", ignore=shutil.ignore_patterns("__pycache__"))
+    (ctx / "Dockerfile").write_text(f"FROM {BUILDER}\nCOPY zig /opt/zig\nLABEL sconsrules.made-from=\"{want}\"\n")
+    docker_client.images.build(path=str(ctx), tag=tag, rm=True)
+    return tag
+
+
+def test_cxx_in_a_container_with_zig_runs_static_musl(project, docker_client, zig_image):
+    """C++ in a container toolchain whose cxx is zig's: the StaticCLib's C++ and the Go package's own .cc
+    compiled in the container, libc++ linked statically (cxx_runtime='libc++'), verified, run."""
+    zig, target = "/opt/zig/zig", "-target x86_64-linux-musl"
+    project.copy_example("cxx")
+    project.write("SConstruct", CXX_SCONSTRUCT.format(image=zig_image, compilers=(
+        f"cc='{zig} cc {target}', cxx='{zig} c++ {target}', ar='{zig} ar', cxx_runtime='libc++', "
+        "platforms=['linux/amd64']")))
+    result = project.scons()
+    assert result.ran("GoCgoBinary", "shapes-app", "go build")
+    path = project.path("build", "linux-amd64-musl-ctr-sconsrules-zig-test-latest", "shapes-app")
+    assert run_binary(path, "linux/amd64").stdout == CXX_OUT
+    with open(path + ".verify.json") as fh:
+        report = json.load(fh)
+    assert report["ok"] and report["summary"]["libc"] == "musl" and report["summary"]["link_type"] == "static"
+    assert project.scons().steps() == []
+
+
+def test_cxx_in_a_container_with_glibc_gpp_is_refused_with_the_cause(project, docker_client):
+    """The Debian builder's g++ targets glibc. Its objects here use nothing glibc-only (they would link with a musl
+    libstdc++), but Go links a package with .cc files through CXX: the binary comes out glibc. It is refused,
+    nothing is left at its path, and the message names the C++ compiler as the cause."""
+    project.copy_example("cxx")
+    project.write("SConstruct", CXX_SCONSTRUCT.format(image=BUILDER, compilers="cc='musl-gcc', cxx='g++'"))
+    result = project.scons(check=False)
+    assert result.returncode == 2 and "Traceback" not in result.output
+    line = result.stderr.strip().splitlines()[-1]
+    assert "GoCgoBinary 'shapes-app'" in line and "libc: must be linked against musl" in line and "glibc" in line
+    assert "hint: this link used the C++ compiler `g++` and its libstdc++: both must target musl" in line
+    assert not os.path.exists(project.path("build", "linux-amd64-musl-ctr-sconsrules-builder-bookworm", "shapes-app"))

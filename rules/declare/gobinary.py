@@ -105,12 +105,17 @@ class GoCgoBinary(Rule):
                     + [f"-DSCONSRULES_TOOLCHAIN={hashlib.sha256(config.toolchain_identity.encode()).hexdigest()[:16]}"])
         ldflags = list(cc.link_args()) + list(cc.flat_linkopts)
         cxx = tc.cxx(plat)
+        hint = None
         if cc.cxx or self.own_cxx:
             if cxx is None:
                 why = "its cdeps hold C++" if cc.cxx else f"it has C++ sources ({self.own_cxx[0]})"
                 raise self.error(f"[{config}] {why}, and {tc.cxx_missing()}",
                                  "build C++ with toolchain='zig' (or a container image)")
             ldflags += tc.cxx_link_flags(plat)  # the C++ runtime, statically, also when Go links with the C driver
+            # Go links with CXX when a package has C++ files: a glibc g++ brings glibc's start files and libc.
+            hint = (f"this link used the C++ compiler `{cxx[0]}` and its {tc.cxx_runtime()}: both must target musl "
+                    "(a distribution's g++ targets glibc); use zig c++, or an image with a musl C++ compiler, "
+                    "and say which runtime it links with cxx_runtime=")
         cxx = cxx or commands.missing_compiler(f"[{config}] a Go package in the build has C++ sources, and "
                                                f"{tc.cxx_missing()} (hint: use toolchain='zig')")
         out = os.path.join(self.outdir(config), self.name)
@@ -131,7 +136,7 @@ class GoCgoBinary(Rule):
         # files of flags, the image. Archives are left out: a .c edit relinks without recompiling cgo code.
         digest_inputs = tuple(n.abspath for n in list(cc.headers) + list(cc.flag_files) + list(tc.sources()))
         step = self.step(config, f"go build {pkg}", [check, build], Outputs(out),
-                         Verification(policy, prechecks=prechecks, report=True),
+                         Verification(policy, prechecks=prechecks, report=True, hint=hint),
                          identities=(config.toolchain_identity, go.identity()), passenv={**go.passenv(), **tc.env(plat)},
                          mounts=(self.module.root,), caching=Caching(digest_env="CGO_CPPFLAGS", digest_inputs=digest_inputs))
         # The files this platform's build compiles: one excluded by a build constraint never rebuilds it.

@@ -12,7 +12,8 @@ import attrs
 
 from ..actions import Outputs, commands, tmp_of
 from ..configure.config import parse_platforms
-from ..configure.toolchains.container import ContainerToolchain, lookup_image, platforms_for, sanitize, split_command
+from ..configure.toolchains.container import (CXX_RUNTIMES, ContainerToolchain, lookup_image, platforms_for, sanitize,
+                                               split_command)
 from ..errors import RuleError
 from ..execute.container import client_or_error
 from ..execute.images import CA_BUNDLE
@@ -99,15 +100,19 @@ class ToolchainImage(Rule):
 
 
 def container_toolchain(ctx, env, image=None, dockerfile=None, context=None, cc="gcc", cxx="g++", ar="ar", go="go",
-                        platforms=None, name=None):
+                        platforms=None, name=None, cxx_runtime="libstdc++"):
     """A toolchain inside a container image (named, or built from a Dockerfile the build tracks)."""
     rule = "ContainerToolchain"
     label = image or dockerfile or "?"
     if (image is None) == (dockerfile is None):
         raise RuleError(rule, label, "give exactly one of image= or dockerfile=")
+    if cxx_runtime not in CXX_RUNTIMES:
+        raise RuleError(rule, label, f"cxx_runtime must be one of {', '.join(map(repr, CXX_RUNTIMES))}, not "
+                        f"{cxx_runtime!r}", "the C++ standard library the image's cxx links with")
     try:
         commands_ = dict(cc_command=split_command(cc, "cc"), cxx_command=split_command(cxx, "cxx"),
-                         ar_command=split_command(ar, "ar"), go_command=split_command(go, "go")[0])
+                         ar_command=split_command(ar, "ar"), go_command=split_command(go, "go")[0],
+                         cxx_runtime_name=cxx_runtime)
         declared = parse_platforms(rule, label, platforms, "platforms") if platforms else None
     except ValueError as exc:
         raise RuleError(rule, label, str(exc)) from None

@@ -184,5 +184,5 @@ class ContainerExecutor:
     def _checked(self, command, code, output, who):
         if code in (126, 127) and ("executable file not found" in output or "no such file or directory" in output):
             raise self._error(who, f"`{command.argv[0]}` is not in image {self.toolchain.display}",
-                              "install it in the image, or name the right command with cc=/go=/ar=")
+                              "install it in the image, or name the right command with cc=/cxx=/ar=/go=")
         return code, output

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Makes the images the container tests use, without any registry (none is reachable here):
-#   sconsrules-base:bookworm     debootstrap'd Debian with gcc, musl-tools, binutils, pkg-config, make, perl
-#                                (docker import)
+#   sconsrules-base:bookworm     debootstrap'd Debian with gcc, g++ (glibc's: the verifier must name it),
+#                                musl-tools, binutils, pkg-config, make, perl (docker import)
 #   sconsrules-builder:bookworm  the base plus this machine's Go toolchain (FROM base, COPY go)
 # Both stay on the engine (its data root is under $HOME in CI), so later runs reuse them; a change of the
 # package list (RECIPE) or of the base makes them again.
 set -euo pipefail
 BASE=sconsrules-base:bookworm
 BUILDER=sconsrules-builder:bookworm
-PACKAGES=musl-tools,gcc,libc6-dev,binutils,ca-certificates,pkg-config,make,perl,bzip2
+PACKAGES=musl-tools,gcc,g++,libc6-dev,binutils,ca-certificates,pkg-config,make,perl,bzip2
 RECIPE=$(printf '%s' "$PACKAGES" | cksum | cut -d' ' -f1)
 
 have_recipe=$(docker image inspect "$BASE" --format '{{index .Config.Labels "sconsrules.recipe"}}' 2>/dev/null || true)

@@ -41,6 +41,11 @@ class ContainerGo:
         return {}
 
 
+# What a link through the C driver needs for each C++ runtime an image may have: g++'s (musl-based on Alpine, or
+# glibc's, which the verifier then refuses), or LLVM's as zig c++ builds it (libc++.a holding libc++abi).
+CXX_RUNTIMES = {"libstdc++": ("-lstdc++",), "libc++": ("-lc++",)}
+
+
 @attrs.frozen
 class ContainerToolchain(Toolchain):
     executor = "container"
@@ -53,6 +58,7 @@ class ContainerToolchain(Toolchain):
     ar_command: tuple
     go_command: str
     platforms: tuple  # what it can build for
+    cxx_runtime_name: str = "libstdc++"  # the image's C++ standard library, linked statically (CXX_RUNTIMES)
     image: Optional[str] = None
     image_id_file: Optional[str] = None  # Dockerfile mode: the tracked image build writes the ID here
     resolved_id: Optional[str] = None  # image mode: looked up once when declared
@@ -74,10 +80,10 @@ class ContainerToolchain(Toolchain):
         return list(self.cxx_command)
 
     def cxx_runtime(self):
-        return "libstdc++"
+        return self.cxx_runtime_name
 
     def cxx_link_flags(self, platform):
-        return ["-lstdc++"]
+        return list(CXX_RUNTIMES[self.cxx_runtime_name])
 
     def ar(self, platform):
         return list(self.ar_command)
