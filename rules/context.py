@@ -31,8 +31,10 @@ from .execute import Executor, NativeExecutor, cache, perform
 from .execute.container import ContainerExecutor
 from .execute.records import Records
 from .execute.run import BuildDirectoryBusy, BuildLock
+from .progress import Progress
 
 STEP_SIG = "SCONSRULES_STEP_SIG"
+LINKING_RULES = ("GoCgoBinary", "ForeignCLib")  # their steps link: a toolchain's once-per-machine work is done
 SCANNED_SUFFIXES = (".c", ".h", ".s", ".S", ".inc", ".go", ".cc", ".cpp", ".cxx", ".hh", ".hpp", ".hxx")
 _ATTRIBUTE = "sconsrules_context"
 
@@ -61,19 +63,27 @@ def _run_step(target, source, env):
     if step.caching.shared:
         key = cache.key_of(step.signature(root=env.Dir("#").abspath), [s.get_csig() for s in source])
     try:
-        ctx.prepare(target[0].attributes.sconsrules_toolchain)
+        toolchain = target[0].attributes.sconsrules_toolchain
+        ctx.prepare(toolchain)
         perform(step, ctx.executors[step.executor], key, _inputs_digest(step, target[0], source),
                 echo=bool(ctx.options.get("subcommands")))
     except RuleError as exc:
         raise SCons.Errors.BuildError(node=target[0], errstr=exc.line(), status=2, exitstatus=2) from None
+    if toolchain is not None and step.config and step.rule in LINKING_RULES:
+        toolchain.used(ctx.platform_of(step.config))
     ctx.records_for(env).record(*_outputs(step, target))
     return 0
 
 
 def _show_step(target, source, env):
     step = target[0].attributes.sconsrules_step
+    ctx = Context.of(env)
     config = f" [{step.config}]" if step.config else ""
-    return f"{step.rule} {step.label}: {step.what}{config}"
+    line = f"{ctx.progress.counter(target[0])}{step.rule} {step.label}: {step.what}{config}"
+    toolchain = target[0].attributes.sconsrules_toolchain
+    first = toolchain.first_use(ctx.platform_of(step.config)) if toolchain is not None and step.config else None
+    notice = first and ctx.progress.notice_once(first, first)
+    return f"sconsrules: {notice}\n{line}" if notice else line
 
 
 STEP_ACTION = SCons.Action.Action(_run_step, _show_step, varlist=[STEP_SIG])
@@ -103,6 +113,7 @@ class Context:
         self.executors: Dict[str, Executor] = {"native": NativeExecutor()}
         self.signature_database_checked = False
         self.options_checked = False
+        self.progress = Progress(self)
         self.help_targets: List = []  # `scons -h`: the declared targets, and the table last written
         self.help_table = ""
         self._lock = threading.Lock()
@@ -142,6 +153,10 @@ class Context:
         """Remove the builder containers of this run (at exit, also after a failure or Ctrl-C)."""
         for executor in list(self.executors.values()):
             executor.close()
+
+    def platform_of(self, dirname: str):
+        """The platform of a configuration directory name declared in this run."""
+        return self._dirnames[dirname].platform
 
     def prepare(self, toolchain) -> None:
         """What a toolchain needs on this machine, made once per run before its first command."""

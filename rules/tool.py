@@ -10,6 +10,7 @@ import shutil
 import sys
 import traceback
 
+import SCons.Node
 import SCons.Script
 
 from . import summary
@@ -166,6 +167,23 @@ def _check_options(ctx):
         sys.exit(2)
 
 
+def _dry_run_decider(env):
+    """`scons -n` lists every step that would run. SCons decides a dependent from its inputs' contents, which a
+    dry run never changes, so after a .c edit it showed the compile and not the archive and link behind it. In a
+    dry run, an input whose step would run counts as changed."""
+    if not SCons.Script.GetOption("no_exec") or getattr(env, "_sconsrules_dry_run", False):
+        return
+    original = env.decide_target
+
+    def decide_target(dependency, target, prev_ni, repo_node=None):
+        if dependency.get_state() == SCons.Node.executed:
+            return True
+        return original(dependency, target, prev_ni, repo_node)
+
+    env.decide_target = decide_target
+    env._sconsrules_dry_run = True
+
+
 def generate(env, context=None):
     """Add the rules to `env`. `context`: the run's state, when a test makes its own (else the run's)."""
     if context is not None:
@@ -173,6 +191,8 @@ def generate(env, context=None):
     ctx = Context.of(env)
     _add_options(ctx)
     _check_options(ctx)
+    ctx.progress.install()
+    _dry_run_decider(env)
     _check_signature_database(ctx, env)
     env.SetDefault(SCONSRULES_PLATFORMS=None, SCONSRULES_TOOLCHAIN="auto", SCONSRULES_BUILD_DIR="#build",
                    SCONSRULES_VERIFY={}, GO="go")

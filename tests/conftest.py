@@ -81,7 +81,8 @@ class Result:
 
     def steps(self):
         """The build steps that ran, as (rule, target, what, config) from the progress lines."""
-        return re.findall(r"^(StaticCLib|ForeignCLib|PkgConfigCLib|GoCgoBinary) (\S+): (.+) \[(\S+)\]$", self.stdout, re.M)
+        return re.findall(r"^(?:\[\d+/\d+\] )?(StaticCLib|ForeignCLib|PkgConfigCLib|GoCgoBinary) (\S+): (.+) \[(\S+)\]$",
+                          self.stdout, re.M)
 
     def ran(self, rule, target=None, what=None):
         return [s for s in self.steps() if s[0] == rule and (target is None or s[1] == target)

@@ -44,6 +44,14 @@ class Toolchain:
         """What a link through the C driver needs to pull in the C++ runtime statically."""
         return []
 
+    def first_use(self, platform) -> Optional[str]:
+        """What to say before this toolchain's first work for `platform` on this machine, when that work is slow
+        once (zig compiles musl's libc per target); None when nothing is."""
+        return None
+
+    def used(self, platform) -> None:
+        """A link for `platform` succeeded: its once-per-machine work is done."""
+
     def ar(self, platform) -> List[str]:
         """argv prefix of the archiver (`ar`); deterministic mode is asked for by its callers."""
         raise NotImplementedError

@@ -44,6 +44,22 @@ class ZigToolchain(Toolchain):
         """zig builds and links its libc++ and libc++abi for the target, statically."""
         return ["-lc++"]
 
+    def _ready_mark(self, platform):
+        return os.path.join(zig_cache_dir(), "sconsrules-ready", platform.zig_target)
+
+    def first_use(self, platform):
+        if os.path.exists(self._ready_mark(platform)):
+            return None
+        return (f"first link with zig for {platform.zig_target} on this machine: unless its cache holds them, zig "
+                "compiles musl's libc for it now, once (about 90 s; C++ adds libc++, a few minutes)")
+
+    def used(self, platform):
+        mark = self._ready_mark(platform)
+        if not os.path.exists(mark):
+            os.makedirs(os.path.dirname(mark), exist_ok=True)
+            with open(mark, "w") as fh:
+                fh.write(f"{self.exe}\n")
+
     def ar(self, platform):
         return [self.exe, "ar"]
 
