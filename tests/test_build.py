@@ -117,6 +117,42 @@ def test_leaf_c_change_rebuilds_exactly_its_dependents(built):
                                       ("GoCgoBinary", "chain", "go")] * 2)
 
 
+def test_dry_run_lists_every_step_the_build_then_runs(built):
+    """`scons -n` after a leaf .c edit names the compile, the archive and the link behind it (SCons alone names
+    only the compile: a dry run changes no input's content); the real build then runs exactly those, and a dry
+    run after it lists nothing."""
+    with open(built.path("c/base/base.c"), "a") as fh:
+        fh.write("int base_extra(void) { return 1; }\n")
+    dry = built.scons("-n")
+    assert rebuilt(dry) == sorted([("StaticCLib", "base", "compile"), ("StaticCLib", "base", "archive"),
+                                   ("GoCgoBinary", "chain", "go")] * 2)
+    assert all(line.startswith("[") for line in dry.stdout.splitlines() if "StaticCLib" in line)  # the counter too
+    assert rebuilt(built.scons()) == rebuilt(dry)
+    assert built.scons("-n").steps() == []
+
+
+def test_progress_counts_steps_and_says_before_slow_first_work(built):
+    """Each step line starts with [n/total] (n counts up-to-date steps too, so it ends at total); before the
+    first link for a target on this machine, zig's one-time libc build is announced, once per run."""
+    from sconsrules.configure.platform import Platform
+    from sconsrules.configure.toolchains.zig import ZigToolchain
+    marks = [ZigToolchain()._ready_mark(Platform.parse(p)) for p in ("linux/amd64", "linux/arm64")]
+    os.remove(marks[1])
+    with open(built.path("c/base/base.c"), "a") as fh:
+        fh.write("int base_extra(void) { return 1; }\n")
+    out = built.scons().stdout.splitlines()
+    counters = [line.split()[0] for line in out if line.startswith("[")]
+    assert counters == ["[1/10]", "[4/10]", "[5/10]", "[6/10]", "[9/10]", "[10/10]"]
+    notices = [line for line in out if "first link with zig" in line]
+    assert notices == ["sconsrules: first link with zig for aarch64-linux-musl on this machine: unless its cache holds "
+                       "them, zig compiles musl's libc for it now, once (about 90 s; C++ adds libc++, a few minutes)"]
+    assert out.index(notices[0]) == out.index(next(x for x in out if "[linux-arm64-musl-zig]" in x)) - 1
+    assert all(os.path.exists(m) for m in marks)  # the link succeeded: not said again
+    with open(built.path("c/base/base.c"), "a") as fh:
+        fh.write("int base_extra2(void) { return 2; }\n")
+    assert "first link" not in built.scons().stdout
+
+
 def test_header_change_rebuilds_includers(built):
     with open(built.path("c/base/base.h"), "a") as fh:
         fh.write("/* changed */\n")
@@ -300,12 +336,13 @@ def test_header_macro_change_reaches_the_cgo_code(project):
 
 SEVEN = ("linux/amd64", "linux/arm64", "linux/arm/v7", "linux/386", "linux/riscv64", "linux/ppc64le", "linux/s390x")
 SEVEN_EXAMPLES = {"clib-chain": ("chain", CHAIN_OUT), "hello-cgo": ("hello-cgo", "hello from cgo: 42\n"),
-                  "cxx": ("shapes-app", "circle area=15 caught=-1 own=hello from c++2017\n")}
+                  "cxx": ("shapes-app", "circle area=15 caught=-1 own=hello from c++2017\n"),
+                  "sqlite": ("sqlite-query", "sqlite 3.50.4: sum=42\n")}
 
 
 def test_examples_on_seven_platforms(project):
-    """clib-chain, hello-cgo and the C++ example (exceptions thrown and caught in libc++) built by zig and Go for
-    every platform; each binary verified (its machine, byte order, musl's _start) and run (under qemu-user, or
+    """clib-chain, hello-cgo, the C++ example (exceptions thrown and caught in libc++) and sqlite (go-sqlite3's
+    amalgamation, from the module proxy) built by zig and Go for every platform; each binary verified (its machine, byte order, musl's _start) and run (under qemu-user, or
     natively where the host's kernel runs it)."""
     from sconsrules.configure.platform import Platform
     require("zig")
@@ -316,7 +353,7 @@ def test_examples_on_seven_platforms(project):
     project.write("clib-chain/SConscript", chain)
     project.write("SConstruct", f'env = Environment(tools=["default", "sconsrules"], SCONSRULES_PLATFORMS={list(SEVEN)!r})\n'
                   f'for example in {sorted(SEVEN_EXAMPLES)!r}:\n    SConscript(f"{{example}}/SConscript", exports="env")\n')
-    result = project.scons(f"-j{os.cpu_count() or 1}")  # 21 binaries: cold, zig builds libc and libc++ seven times
+    result = project.scons(f"-j{os.cpu_count() or 1}")  # 28 binaries: cold, zig builds libc and libc++ seven times
     for text in SEVEN:
         platform = Platform.parse(text)
         for example, (name, output) in SEVEN_EXAMPLES.items():
