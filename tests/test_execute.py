@@ -79,3 +79,20 @@ def test_a_missing_member_is_named_and_nothing_is_left(tmp_path):
     with pytest.raises(RuleError, match=r"make build did not produce lib/libzextra.a"):
         perform(step, NativeExecutor())
     assert not os.path.exists(out) and not os.path.exists(tmp)
+
+
+def test_scratch_goes_once_the_output_is_verified_and_stays_after_a_failure(corpus, tmp_path):
+    """A foreign build's scratch copy of its sources (148 MB for OpenSSL) is removed once the output is in place;
+    after a failure it stays, with the logs a user needs."""
+    import attrs
+    out, scratch = str(tmp_path / "app"), tmp_path / "app.work"
+    make = Command([sys.executable, "-c", f"import os; os.makedirs({str(scratch)!r} + '/src', exist_ok=True)"])
+    for src, ok in (("glibc-dynamic", False), ("musl-static", True)):
+        step = copy_step(corpus.path(src), out)
+        step = attrs.evolve(step, commands=(make,) + step.commands, scratch=(str(scratch),))
+        if ok:
+            perform(step, NativeExecutor())
+        else:
+            with pytest.raises(RuleError):
+                perform(step, NativeExecutor())
+        assert scratch.exists() is not ok and os.path.exists(out) is ok

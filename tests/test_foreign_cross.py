@@ -1,6 +1,8 @@
 """ForeignCLib across architectures and languages: cmake told it cross-compiles (toolchain file), an Autoconf
 configure given --host, the host's libraries kept out of find_*, and a real C++ library wrapped for Go. Real
 sources come from the Debian archive this machine's apt is configured with (no host is named here)."""
+import os
+
 import pytest
 
 from conftest import require, run_binary
@@ -62,6 +64,8 @@ def test_cmake_knows_the_target_and_never_finds_the_hosts_libraries(project):
     want = {"linux/amd64": "x86_64 cross=0\n", "linux/arm64": "aarch64 cross=1\n"}
     for platform, config in PLATFORMS:
         assert run_binary(project.path("build", config, "app"), platform).stdout == want[platform]
+        foreign = project.path("build", config, "_foreign")
+        assert "probe" in os.listdir(foreign) and "probe.work" not in os.listdir(foreign)  # scratch copy: gone
 
 
 FFI_GO = '''package main

@@ -170,6 +170,9 @@ class Step:
     executor: str = "native"  # which executor runs the commands (a container configuration's key)
     quiet: bool = False  # long build logs: kept in <out>.log, shown (their end) only when the step fails
     caching: Caching = Caching()
+    # Directories the commands leave beside the output (a foreign build's copy of its source tree), removed
+    # once the output is verified and in place; kept after a failure, for its logs. Not in the signature.
+    scratch: Tuple[str, ...] = ()
 
     @property
     def out(self) -> str:

@@ -203,6 +203,8 @@ def perform(step, executor, cache_key=None, digest=None, echo=False):
         if cache_key is not None and not restored:
             cache.store(cache_key, tmp)
         _publish(step, tmp)
+        for path in step.scratch:
+            remove(path)
         return report
     finally:
         remove(tmp)
