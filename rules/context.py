@@ -116,6 +116,7 @@ class Context:
         self.progress = Progress(self)
         self.help_targets: List = []  # `scons -h`: the declared targets, and the table last written
         self.help_table = ""
+        self.cleaned_dirs: set = set()  # `scons -c`: build directories registered for removal
         self._lock = threading.Lock()
         self._memo: Dict[object, object] = {}
         self._go: Dict[str, Optional[GoSDK]] = {}

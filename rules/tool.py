@@ -99,6 +99,28 @@ def _help_targets(ctx, target):
     ctx.help_table = table
 
 
+def _clean_every_configuration(ctx, env, target, returned):
+    """`scons -c` removes every configuration a target was ever built in, not only those this run declares (a
+    musl-gcc tree left by an earlier --toolchain), and `scons -c` of everything removes the build directory."""
+    if not SCons.Script.GetOption("clean"):
+        return
+    build = ctx.build_dir(env)
+    if build not in ctx.cleaned_dirs:
+        ctx.cleaned_dirs.add(build)
+        env.Clean(env.Dir("#"), env.Dir(build))
+    configs = [d for d in (os.listdir(build) if os.path.isdir(build) else ()) if not d.startswith(("_", "."))]
+    others = []
+    for node in returned:
+        rel = os.path.relpath(node.abspath, build).split(os.sep, 1)
+        if len(rel) != 2:
+            continue
+        for config in configs:
+            path = os.path.join(build, config, rel[1])
+            others += [p for p in (path, path + ".verify.json", path + ".log") if os.path.lexists(p)]
+    if others:
+        env.Clean(env.Alias(target.name)[0], others)
+
+
 def _pseudo_builder(rule):
     def method(env, name=None, /, *args, **kwargs):
         if name is None and "name" in kwargs:
@@ -107,6 +129,7 @@ def _pseudo_builder(rule):
         target = rule.declare(ctx, env, name, args, kwargs, _caller())
         returned = target.returned()
         _help_targets(ctx, target)
+        _clean_every_configuration(ctx, env, target, returned)
         return returned
 
     method.__doc__ = rule.__doc__

@@ -434,3 +434,22 @@ def test_subcommands_prints_each_command_ready_to_paste(project, tmp_path):
     subprocess.run(["sh", "-c", compiles[0]], check=True)
     assert os.path.getsize(target) > 0
     assert project.scons("--subcommands").steps() == [] and "command" not in project.scons("--subcommands").stdout
+
+
+def test_clean_removes_every_configuration(project):
+    """`scons -c chain` removes chain from every configuration it was built in, also one this run does not
+    declare (an earlier musl-gcc build); `scons -c` removes the whole build directory."""
+    require("zig")
+    require("musl-gcc")
+    chain_project(project, toolchain="musl-gcc", platforms=("linux/amd64",))
+    project.scons()
+    chain_project(project, toolchain="zig", platforms=("linux/amd64",))
+    project.scons()
+    binaries = [artifact(project, c) for c in ("linux-amd64-musl-musl-gcc", "linux-amd64-musl-zig")]
+    assert all(os.path.exists(b) and os.path.exists(b + ".verify.json") for b in binaries)
+    project.scons("-c", "chain")
+    assert not any(os.path.exists(b) or os.path.exists(b + ".verify.json") for b in binaries)
+    project.scons("-c")
+    assert not os.path.exists(project.path("build"))
+    project.scons()  # and the next build is whole again
+    assert run_binary(binaries[1], "linux/amd64").stdout == CHAIN_OUT
