@@ -116,6 +116,8 @@ class Context:
         self.progress = Progress(self)
         self.help_targets: List = []  # `scons -h`: the declared targets, and the table last written
         self.help_table = ""
+        self.launch_alias = None  # --run: the alias the build is narrowed to, and (target, config, node) to run
+        self.launch: Optional[tuple] = None
         self.cleaned_dirs: set = set()  # `scons -c`: build directories registered for removal
         self._lock = threading.Lock()
         self._memo: Dict[object, object] = {}

@@ -13,7 +13,7 @@ import traceback
 import SCons.Node
 import SCons.Script
 
-from . import summary
+from . import launch, summary
 from .configure.platform import ARCHES, Platform
 from .configure.toolchains import NAMES
 from .context import Context
@@ -38,6 +38,11 @@ OPTIONS = (
     ("--subcommands", dict(dest="sconsrules_subcommands", action="store_true", default=False,
                            help="sconsrules: print every command a step runs, with its environment, ready to paste "
                                 "into a shell (like Bazel's --subcommands)")),
+    ("--run", dict(dest="sconsrules_run", metavar="NAME", default=None,
+                   help="sconsrules: build the GoCgoBinary NAME, then run it (the host's platform, else the one "
+                        "--platforms selects; foreign ones under qemu-user)")),
+    ("--run-args", dict(dest="sconsrules_run_args", metavar="ARGS", default=None,
+                        help="sconsrules: the arguments for --run, as one shell-quoted string")),
     ("--no-wait", dict(dest="sconsrules_no_wait", action="store_true", default=False,
                        help="sconsrules: stop at once when another scons holds the build directory, instead of "
                             "waiting for it")),
@@ -130,6 +135,8 @@ def _pseudo_builder(rule):
         returned = target.returned()
         _help_targets(ctx, target)
         _clean_every_configuration(ctx, env, target, returned)
+        launch.declared(ctx, env, target, [(c, n) for (key, c), n in ctx.registry.realized.items()
+                                           if key == id(target) and c is not None])
         return returned
 
     method.__doc__ = rule.__doc__
@@ -215,6 +222,7 @@ def generate(env, context=None):
     _add_options(ctx)
     _check_options(ctx)
     ctx.progress.install()
+    launch.install(ctx, env)
     _dry_run_decider(env)
     _check_signature_database(ctx, env)
     env.SetDefault(SCONSRULES_PLATFORMS=None, SCONSRULES_TOOLCHAIN="auto", SCONSRULES_BUILD_DIR="#build",

@@ -453,3 +453,45 @@ def test_clean_removes_every_configuration(project):
     assert not os.path.exists(project.path("build"))
     project.scons()  # and the next build is whole again
     assert run_binary(binaries[1], "linux/amd64").stdout == CHAIN_OUT
+
+
+ARGS_GO = '''package main
+
+// int seven(void) { return 7; }
+import "C"
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+)
+
+func main() {
+	fmt.Println(runtime.GOARCH, C.seven(), os.Args[1:])
+	if len(os.Args) > 1 && os.Args[1] == "fail" {
+		os.Exit(3)
+	}
+}
+'''
+
+
+def test_run_builds_then_runs_a_binary_with_arguments_under_qemu(project):
+    """--run=NAME builds only what NAME needs, then runs it: the host's platform when built for it, else the one
+    --platforms selects, under qemu-user; --run-args is split like a shell; the binary's exit status is the build's."""
+    require("zig")
+    require("qemu-aarch64-static", "to run arm64 binaries")
+    project.write("go.mod", "module example.com/args\n\ngo 1.22\n")
+    project.write("main.go", ARGS_GO)
+    project.write("SConstruct", 'env = Environment(tools=["default", "sconsrules"], '
+                                'SCONSRULES_PLATFORMS=["linux/amd64", "linux/arm64"])\n'
+                                'env.GoCgoBinary("args", package=".")\nenv.GoCgoBinary("other", package=".")\n')
+    host = project.scons("--run=args", "--run-args=x 'y z'")
+    assert "sconsrules: run build/linux-amd64-musl-zig/args (linux/amd64, natively)\namd64 7 [x y z]\n" in host.stdout
+    assert [s[1] for s in host.steps()] == ["args"]  # only what it needs: not `other`, not arm64
+    arm = project.scons("--run=args", "--platforms=linux/arm64", "--run-args=fail", check=False)
+    assert "sconsrules: run build/linux-arm64-musl-zig/args (linux/arm64, under qemu-aarch64-static)\narm64 7 [fail]\n" \
+        in arm.stdout
+    assert arm.returncode == 3 and "GoCgoBinary 'args': [linux-arm64-musl-zig] exited with status 3" in arm.stderr
+    assert "Traceback" not in arm.output
+    unknown = project.scons("--run=nope", check=False)
+    assert unknown.returncode == 2 and "--run=nope: no GoCgoBinary of that name is declared" in unknown.stderr
