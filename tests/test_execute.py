@@ -96,3 +96,15 @@ def test_scratch_goes_once_the_output_is_verified_and_stays_after_a_failure(corp
             with pytest.raises(RuleError):
                 perform(step, NativeExecutor())
         assert scratch.exists() is not ok and os.path.exists(out) is ok
+
+
+def test_tool_chatter_goes_to_the_log_and_the_rest_is_shown(corpus, tmp_path, capsys):
+    import attrs
+    out = str(tmp_path / "app")
+    talk = Command([sys.executable, "-c", "print('go: downloading example.com/m v1.2.3'); print('cc: warning: w')"])
+    step = copy_step(corpus.path("musl-static"), out)
+    perform(attrs.evolve(step, commands=(talk,) + step.commands), NativeExecutor())
+    shown = capsys.readouterr().out
+    assert "cc: warning: w" in shown and "downloading" not in shown
+    with open(out + ".log") as fh:
+        assert "go: downloading example.com/m v1.2.3" in fh.read()

@@ -8,6 +8,7 @@ output cache, run the commands, check the outputs exist, verify, report, store i
 import fnmatch
 import json
 import os
+import re
 import signal
 import sys
 import threading
@@ -107,16 +108,26 @@ def _precheck(step):
                             "rebuild that library with a musl toolchain for this platform")
 
 
+# Progress chatter of tools (`go: downloading m v1.2.3`): kept in the step's log, shown only when it fails.
+CHATTER = re.compile(r"^go: (downloading|extracting|finding|found|added|upgraded) ")
+
+
 def _log(step, command, output, code):
-    """A quiet step's output goes to <out>.log (its end is shown on failure); another's is shown as it is."""
-    if step.quiet:
+    """A quiet step's output goes to <out>.log (its end is shown on failure); another's is shown, less the
+    tools' chatter, which goes to the log (all of it is shown when the command fails)."""
+    lines = output.splitlines()
+    chatter = [line for line in lines if CHATTER.match(line)]
+    if step.quiet or chatter:
         with open(step.out + ".log", "a" if command is not step.commands[0] else "w") as fh:
             fh.write(output)
+    if step.quiet:
         if code != 0:
-            tail = output.splitlines()[-QUIET_TAIL:]
+            tail = lines[-QUIET_TAIL:]
             _emit("\n".join(tail) + f"\nsconsrules: last {len(tail)} lines shown; the whole log: {step.out}.log")
-    elif output.strip():
-        _emit(output)
+        return
+    shown = lines if code != 0 else [line for line in lines if not CHATTER.match(line)]
+    if "".join(shown).strip():
+        _emit("\n".join(shown))
 
 
 def _run_commands(step, executor, tmp, digest):
