@@ -16,7 +16,7 @@ from ..configure.toolchains.go import module_fetch_env
 from ..providers import CcInfo
 from . import attributes as declare
 from .gosrc import BuildContext, GoSourceError, find_module_root, read_module
-from .clib import CXX_SUFFIXES
+from .clib import C_SUFFIXES, CXX_SUFFIXES
 from .rule import Rule
 
 go_quote = commands.go_quote
@@ -121,12 +121,18 @@ class GoCgoBinary(Rule):
         out = os.path.join(self.outdir(config), self.name)
         pkg = a.package if a.package.startswith(".") else "./" + a.package
         env = commands.cgo_env(plat, tc.cc(plat), cxx, cppflags, tc.default_copts(plat), ldflags)
+        for path in self.inputs:
+            if path.endswith(C_SUFFIXES + CXX_SUFFIXES):
+                compiler = cxx if path.endswith(CXX_SUFFIXES) else tc.cc(plat)
+                self.ctx.compile_commands.add(self.env, self.ctx.build_dir(self.env), path, list(compiler) + cppflags
+                                              + list(tc.default_copts(plat)) + ["-I", os.path.dirname(path), "-c", path],
+                                              directory=os.path.dirname(path))
         work = self.module.workspace
         build = commands.go_build(go.exe, pkg, tmp_of(out), a.gotags, commands.go_link_flags(a.static, a.strip, a.x_defs),
                                   self.module.root, env, plat, work)
         link_policy = self.policy(plat, cxx_runtime=tc.cxx_runtime())
         check = commands.check_link_inputs(commands.go_link_inputs(go.exe, pkg, a.gotags, self.module.root, plat, work),
-                                           link_policy, config.dirname, [d.name for d in self.cdeps])
+                                           link_policy, config.dirname, list(dict.fromkeys(d.name for d in self.cdeps)))
         policy = self.policy(plat, static=a.static, stripped=a.strip, go=True, cgo=True, trimpath=True,
                              leak_paths=self.ctx.leak_paths(self.env, go, tc), leak_dwarf=a.strip)
         # cdeps archives are checked again before the link: a foreign or glibc-built archive fails with the
