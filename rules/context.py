@@ -31,6 +31,7 @@ from .execute import Executor, NativeExecutor, cache, perform
 from .execute.container import ContainerExecutor
 from .execute.records import Records
 from .execute.run import BuildDirectoryBusy, BuildLock
+from .compdb import CompileCommands
 from .progress import Progress
 
 STEP_SIG = "SCONSRULES_STEP_SIG"
@@ -114,6 +115,7 @@ class Context:
         self.signature_database_checked = False
         self.options_checked = False
         self.progress = Progress(self)
+        self.compile_commands = CompileCommands()
         self.help_targets: List = []  # `scons -h`: the declared targets, and the table last written
         self.help_table = ""
         self.launch_alias = None  # --run: the alias the build is narrowed to, and (target, config, node) to run
@@ -284,6 +286,7 @@ class Context:
         builder = self.builder if scan_paths is None else self.scanning_builder
         extra = {} if scan_paths is None else {"CPPPATH": list(scan_paths)}
         nodes = builder(env, targets, sources, **extra, **{STEP_SIG: step.signature()})
+        env.Requires(nodes, self.compile_commands.node(env, self.build_dir(env)))
         self.steps.append(step)
         for node in nodes:
             node.attributes.sconsrules_step = step

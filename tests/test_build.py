@@ -495,3 +495,35 @@ def test_run_builds_then_runs_a_binary_with_arguments_under_qemu(project):
     assert "Traceback" not in arm.output
     unknown = project.scons("--run=nope", check=False)
     assert unknown.returncode == 2 and "--run=nope: no GoCgoBinary of that name is declared" in unknown.stderr
+
+
+def test_compile_commands_for_every_compile_of_every_configuration(project, tmp_path):
+    """build/compile_commands.json (where clangd looks) holds each StaticCLib compile and each C/C++ file of the
+    Go packages as cgo compiles it, per configuration; every entry compiles as written (to a scratch object); a null
+    build leaves the file as it was, and a new flag shows up in it."""
+    require("zig")
+    project.copy_example("cxx")
+    project.write("SConstruct", 'env = Environment(tools=["default", "sconsrules"], '
+                                'SCONSRULES_PLATFORMS=["linux/amd64", "linux/arm64"])\nSConscript("SConscript", exports="env")\n')
+    project.scons()
+    path = project.path("build", "compile_commands.json")
+    with open(path) as fh:
+        entries = json.load(fh)
+    files = sorted((os.path.relpath(e["file"], project.root), e["arguments"][3]) for e in entries)
+    assert files == sorted((f, t) for f in ("c/shapes/area.cc", "c/shapes/names.c", "cmd/shapes/own.cc")
+                           for t in ("x86_64-linux-musl", "aarch64-linux-musl"))
+    for entry in entries:
+        assert entry["arguments"][1] == ("c++" if entry["file"].endswith(".cc") else "cc")
+        argv = list(entry["arguments"])
+        if "-o" in argv:
+            del argv[argv.index("-o"):argv.index("-o") + 2]
+        obj = str(tmp_path / "check.o")  # zig cc fails on -fsyntax-only (it renames an output never written)
+        proc = subprocess.run(argv + ["-o", obj], cwd=entry["directory"], capture_output=True, text=True)
+        assert proc.returncode == 0 and os.path.getsize(obj) > 0, (entry["file"], proc.stderr)
+    before = os.stat(path).st_mtime_ns
+    assert project.scons().steps() == [] and os.stat(path).st_mtime_ns == before
+    project.write("SConscript", project.read("SConscript").replace('cxxopts=["-std=c++17"]',
+                                                                   'cxxopts=["-std=c++17", "-DNEW_FLAG"]'))
+    project.scons()
+    with open(path) as fh:
+        assert sum("-DNEW_FLAG" in e["arguments"] for e in json.load(fh)) == 2

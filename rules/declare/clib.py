@@ -88,10 +88,10 @@ class StaticCLib(Rule):
         objects = []
         for src, rel in zip(self.srcs, self.object_names):
             obj = os.path.join(outdir, "_objs", self.name, rel)
-            if src.name.endswith(CXX_SUFFIXES):
-                compile_ = commands.cc_compile(cxx, src.abspath, tmp_of(obj), flags + list(a.cxxopts))
-            else:
-                compile_ = commands.cc_compile(tc.cc(plat), src.abspath, tmp_of(obj), flags)
+            compiler, own = (cxx, flags + list(a.cxxopts)) if src.name.endswith(CXX_SUFFIXES) else (tc.cc(plat), flags)
+            compile_ = commands.cc_compile(compiler, src.abspath, tmp_of(obj), own)
+            self.ctx.compile_commands.add(self.env, self.ctx.build_dir(self.env), src.abspath,
+                                          commands.cc_compile(compiler, src.abspath, obj, own).argv, obj)
             step = self.step(config, f"compile {src.path}", [compile_], Outputs(obj), Verification(policy))
             objects += self.nodes(step, [src] + inputs, config, scan_paths=visible.scan_paths(src.dir.abspath))
         archive = os.path.join(outdir, f"lib{self.name}.a")
