@@ -66,8 +66,9 @@ def _run_step(target, source, env):
     try:
         toolchain = target[0].attributes.sconsrules_toolchain
         ctx.prepare(toolchain)
-        perform(step, ctx.executors[step.executor], key, _inputs_digest(step, target[0], source),
-                echo=bool(ctx.options.get("subcommands")))
+        with ctx.progress.running(step):
+            perform(step, ctx.executors[step.executor], key, _inputs_digest(step, target[0], source),
+                    echo=bool(ctx.options.get("subcommands")))
     except RuleError as exc:
         raise SCons.Errors.BuildError(node=target[0], errstr=exc.line(), status=2, exitstatus=2) from None
     if toolchain is not None and step.config and step.rule in LINKING_RULES:

@@ -1,12 +1,17 @@
-"""What a build shows while it works: `[n/total]` before each step line, and a notice before work that is slow
-once per machine (zig compiling musl's libc for a new target), so that a quiet minute never looks like a hang.
+"""What a build shows while it works: `[n/total]` before each step line, a notice before work that is slow
+once per machine (zig compiling musl's libc for a new target), and on a terminal a status line of the steps
+running now with their elapsed time, so that a quiet minute never looks like a hang.
 
 n counts the steps the build has reached, whether they ran or were up to date (as Bazel counts cache hits);
 total is every step the requested targets need. SCons's Progress hook sees each node when its task is prepared,
 after SCons decided whether it runs, so the count costs nothing in a null build. A step line is printed by SCons
 (`-Q` and `-s` apply as to any action).
 """
+import os
+import shutil
+import sys
 import threading
+import time
 
 import SCons.Node
 import SCons.Node.Alias
@@ -21,11 +26,20 @@ class Progress:
         self.total = None
         self.notices = set()
         self.lock = threading.Lock()
+        self.live = None
 
     def install(self):
-        """Once per run, unless the SConstruct set a Progress() of its own (its choice wins)."""
+        """Once per run, unless the SConstruct set a Progress() of its own (its choice wins). The live status
+        line only on a terminal, outside CI, and not with -s."""
         if SCons.Script.Main.ProgressObject is None:
             SCons.Script.Progress(self.visit)
+        if self.live is None and _live_wanted():
+            self.live = LiveStatus(sys.stdout)
+            sys.stdout = self.live
+
+    def running(self, step):
+        """A context manager around a step's work: the live line shows it while it runs."""
+        return self.live.running(step) if self.live is not None else _Nothing()
 
     def visit(self, node):
         step = getattr(node.attributes, "sconsrules_step", None) if hasattr(node, "attributes") else None
@@ -75,3 +89,85 @@ class Progress:
                 steps.add(id(step))
             stack.extend(node.children(scan=0))
         return len(steps)
+
+
+def _live_wanted():
+    in_ci = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+    return sys.stdout.isatty() and not in_ci and not SCons.Script.GetOption("silent") \
+        and not SCons.Script.GetOption("no_exec")
+
+
+class _Nothing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+class LiveStatus:
+    """Stands in for sys.stdout on a terminal: every write first erases the status line, which a thread redraws
+    each second with the steps running now (`running: chain: go build ./cmd/chain [linux-arm64-musl-zig] 12s`)."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.lock = threading.RLock()
+        self.steps = {}
+        self.shown = False
+        self.thread = None
+
+    def write(self, text):
+        with self.lock:
+            self._erase()
+            return self.stream.write(text)
+
+    def flush(self):
+        with self.lock:
+            self.stream.flush()
+
+    def isatty(self):
+        return True
+
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
+
+    def running(self, step):
+        status = self
+
+        class Running:
+            def __enter__(self):
+                with status.lock:
+                    status.steps[id(step)] = (step, time.monotonic())
+                    if status.thread is None:
+                        status.thread = threading.Thread(target=status._loop, daemon=True)
+                        status.thread.start()
+
+            def __exit__(self, *exc):
+                with status.lock:
+                    status.steps.pop(id(step), None)
+                    if not status.steps:
+                        status._erase()
+                return False
+
+        return Running()
+
+    def _erase(self):
+        if self.shown:
+            self.stream.write("\r\033[K")
+            self.shown = False
+
+    def _loop(self):
+        while True:
+            time.sleep(1)
+            with self.lock:
+                if not self.steps:
+                    continue
+                now = time.monotonic()
+                parts = [f"{s.label}: {s.what}" + (f" [{s.config}]" if s.config else "") + f" {now - t:.0f}s"
+                         for s, t in sorted(self.steps.values(), key=lambda st: st[1])]
+                width = shutil.get_terminal_size((100, 24)).columns - 1
+                line = ("running: " + ", ".join(parts))[:width]
+                self._erase()
+                self.stream.write(line)
+                self.stream.flush()
+                self.shown = True

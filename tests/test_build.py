@@ -2,12 +2,14 @@
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
+import sys
 
 import pytest
 
-from conftest import require, run_binary
+from conftest import SITE_DIR, require, run_binary
 
 pytestmark = pytest.mark.integration
 
@@ -527,3 +529,47 @@ def test_compile_commands_for_every_compile_of_every_configuration(project, tmp_
     project.scons()
     with open(path) as fh:
         assert sum("-DNEW_FLAG" in e["arguments"] for e in json.load(fh)) == 2
+
+
+SLOW_MAKEFILE = """all:
+\tsleep 3
+\tcc -c slow.c -o slow.o
+\tar rcs libslow.a slow.o
+install:
+\tmkdir -p $(DESTDIR)$(PREFIX)/lib
+\tcp libslow.a $(DESTDIR)$(PREFIX)/lib/
+"""
+
+
+def test_a_terminal_shows_the_steps_running_now(project):
+    """On a terminal (a pty here), a status line names the steps running now with their elapsed time, erased
+    before every other line; with CI set, or not on a terminal, there is none."""
+    import pty
+    require("zig")
+    project.write("slow/Makefile", SLOW_MAKEFILE)
+    project.write("slow/slow.c", "int slow(void) { return 3; }\n")
+    project.write("SConstruct", 'env = Environment(tools=["default", "sconsrules"], SCONSRULES_PLATFORMS=["linux/amd64"])\n'
+                                'env.ForeignCLib("slow", source="slow", build="make", outputs=["lib/libslow.a"])\n')
+    argv = [sys.executable, "-m", "SCons", "-Q", f"--site-dir={SITE_DIR}"]
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.chdir(project.root)
+        os.execve(argv[0], argv, env)
+    chunks = []
+    while True:
+        try:
+            data = os.read(fd, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    _, status = os.waitpid(pid, 0)
+    out = b"".join(chunks).decode(errors="replace")
+    assert os.waitstatus_to_exitcode(status) == 0, out
+    assert re.search(r"running: slow: make build \[linux-amd64-musl-zig\] [1-9]s", out), out
+    assert "\r\x1b[K" in out  # erased before the next line
+    shutil.rmtree(project.path("build"))
+    os.remove(project.path(".sconsign.dblite"))
+    assert "running:" not in project.scons().output  # not a terminal
