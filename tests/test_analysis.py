@@ -267,6 +267,10 @@ CASES = [
      "StaticCLib 'a': copts does not take select(); only attributes that take {placeholders} do"),
     ("env.ContainerToolchain(image='x', cxx_runtime='stdc++')",
      "ContainerToolchain 'x': cxx_runtime must be one of 'libstdc++', 'libc++', not 'stdc++' (hint: the C++ standard"),
+    ("env.StaticCLib('a', srcs=['a.c'], copts=[object()])",
+     "StaticCLib 'a': copts must be a list of strings, found an object"),
+    ("env.StaticCLib('a', srcs=['a.c'], copts=[File('a.c')])",
+     "StaticCLib 'a': copts must be a list of strings, found File 'a.c'"),
     ("env.ContainerToolchain(image='x', dockerfile='y')", "ContainerToolchain 'x': give exactly one of image= or dockerfile="),
     ("env.ContainerToolchain(dockerfile='nope/Dockerfile')", "ContainerToolchain 'nope/Dockerfile': Dockerfile not found"),
 ]

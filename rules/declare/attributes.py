@@ -8,7 +8,7 @@ import re
 
 import attrs
 
-from ..errors import RuleError
+from ..errors import RuleError, describe, shown  # noqa: F401 (describe: re-exported for the rules)
 
 
 class AttributeError_(ValueError):
@@ -41,7 +41,7 @@ def string_list(name, selectable=False):
                                       "(ForeignCLib configure_args, PkgConfigCLib pkg_config_path)")
             elif not isinstance(item, str):
                 allowed = "strings and select()s" if selectable else "strings"
-                raise AttributeError_(f"{name} must be a list of {allowed}, found {type(item).__name__} {item!r}")
+                raise AttributeError_(f"{name} must be a list of {allowed}, found {shown(item)}")
             checked.append(item)
         return tuple(checked)
 
@@ -93,20 +93,11 @@ NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+=,@~-]*")
 def check_name(rule, name):
     """A target name becomes a file name, an alias and part of output paths: a plain word, nothing else."""
     if not isinstance(name, str) or not NAME.fullmatch(name):
-        shown = repr(name)[1:-1] if isinstance(name, str) else f"{type(name).__name__} {name!r}"
-        raise RuleError(rule, shown,
+        text = repr(name)[1:-1] if isinstance(name, str) else shown(name)
+        raise RuleError(rule, text,
                         "the first argument must be the target's name, e.g. 'mylib'",
                         "a name is letters, digits and _ . + - = , @ ~, not starting with '.' or '-'; "
                         "no '/', spaces or control characters")
-
-
-def describe(value):
-    """A value as the user wrote it: SCons nodes by their path, never a Python repr with an address."""
-    if hasattr(value, "path") and hasattr(value, "abspath"):
-        return repr(value.path)
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(describe(v) for v in value) + "]"
-    return repr(value)
 
 
 def build(cls, rule, name, kwargs):
@@ -129,7 +120,7 @@ def build(cls, rule, name, kwargs):
 def boolean(name):
     def convert(value):
         if not isinstance(value, bool):
-            raise AttributeError_(f"{name} must be True or False, not {value!r}")
+            raise AttributeError_(f"{name} must be True or False, not {describe(value)}")
         return value
 
     return convert

@@ -36,7 +36,7 @@ def resolve_files(env, rule, name, attribute, values, suffixes=None):
     nodes = []
     for value in values:
         if not isinstance(value, str) and not hasattr(value, "abspath"):
-            raise RuleError(rule, name, f"{attribute} must list file paths, found {type(value).__name__} {value!r}")
+            raise RuleError(rule, name, f"{attribute} must list file paths, found {declare.shown(value)}")
         node = env.File(value)
         if not node.exists() and not node.has_builder():
             raise RuleError(rule, name, f"{attribute}: file not found: {node.path}",

@@ -21,7 +21,7 @@ BUILDS = ("configure-make", "cmake", "make")
 
 def _build_kind(inst, attribute, value):
     if value not in BUILDS:
-        raise declare.AttributeError_(f"build must be one of {', '.join(BUILDS)}, not {value!r}")
+        raise declare.AttributeError_(f"build must be one of {', '.join(BUILDS)}, not {declare.describe(value)}")
 
 
 def _outputs(value):
@@ -38,7 +38,7 @@ def _install_prefix(inst, attribute, value):
     if not isinstance(value, str) or not value.startswith("/") or ".." in value.split("/") or "//" in value \
             or any(c.isspace() or ord(c) < 32 for c in value):
         raise declare.AttributeError_(f"install_prefix must be an absolute path such as '/usr/local', without '..', "
-                                      f"not {value!r}")
+                                      f"not {declare.describe(value)}")
 
 
 @attrs.frozen

@@ -29,7 +29,7 @@ def _x_defs(value):
         raise declare.AttributeError_(f"x_defs must be a dict of 'importpath.name' to string, not {type(value).__name__}")
     for k, v in value.items():
         if not isinstance(k, str) or not isinstance(v, str):
-            raise declare.AttributeError_(f"x_defs entries must be strings, found {k!r}: {v!r}")
+            raise declare.AttributeError_(f"x_defs entries must be strings, found {declare.describe(k)}: {declare.describe(v)}")
         if not re.fullmatch(r"[^\s=]+\.[^\s=.]+", k):
             raise declare.AttributeError_(f"x_defs: {k!r} must name a variable as 'importpath.name', e.g. 'main.version'")
         try:

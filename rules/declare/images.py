@@ -108,7 +108,7 @@ def container_toolchain(ctx, env, image=None, dockerfile=None, context=None, cc=
         raise RuleError(rule, label, "give exactly one of image= or dockerfile=")
     if cxx_runtime not in CXX_RUNTIMES:
         raise RuleError(rule, label, f"cxx_runtime must be one of {', '.join(map(repr, CXX_RUNTIMES))}, not "
-                        f"{cxx_runtime!r}", "the C++ standard library the image's cxx links with")
+                        f"{declare.describe(cxx_runtime)}", "the C++ standard library the image's cxx links with")
     try:
         commands_ = dict(cc_command=split_command(cc, "cc"), cxx_command=split_command(cxx, "cxx"),
                          ar_command=split_command(ar, "ar"), go_command=split_command(go, "go")[0],

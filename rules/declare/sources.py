@@ -19,7 +19,7 @@ def _urls(value):
     value = tuple(value) if isinstance(value, (list, tuple)) else value
     if not value or not isinstance(value, tuple) or \
             not all(isinstance(u, str) and u.split(":", 1)[0] in ("http", "https", "file") for u in value):
-        raise declare.AttributeError_(f"urls must be a list of http://, https:// or file:// URLs, not {value!r}")
+        raise declare.AttributeError_(f"urls must be a list of http://, https:// or file:// URLs, not {declare.describe(value)}")
     return value
 
 
@@ -31,14 +31,14 @@ def _sha256(value):
 
 def _strip_prefix(value):
     if not isinstance(value, str) or value.startswith("/") or ".." in value.split("/"):
-        raise declare.AttributeError_(f"strip_prefix must be a relative directory, not {value!r}")
+        raise declare.AttributeError_(f"strip_prefix must be a relative directory, not {declare.describe(value)}")
     return value.strip("/")
 
 
 def _positive(name):
     def check(inst, attribute, value):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
-            raise declare.AttributeError_(f"{name} must be a positive whole number, not {value!r}")
+            raise declare.AttributeError_(f"{name} must be a positive whole number, not {declare.describe(value)}")
 
     return check
 

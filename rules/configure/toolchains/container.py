@@ -11,7 +11,7 @@ from typing import Optional
 
 import attrs
 
-from ...errors import RuleError
+from ...errors import RuleError, describe
 from ..platform import Platform
 from .base import Toolchain
 
@@ -137,7 +137,7 @@ def split_command(value, what):
         return tuple(shlex.split(value))
     if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value) and value:
         return tuple(value)
-    raise ValueError(f"{what} must be a command (a string or a list of strings), not {value!r}")
+    raise ValueError(f"{what} must be a command (a string or a list of strings), not {describe(value)}")
 
 
 def platforms_for(arch, declared):
