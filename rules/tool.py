@@ -185,7 +185,7 @@ def _check_options(ctx):
                 Platform.parse(text)
         except ValueError as exc:
             problem = RuleError(f"--platforms={platforms}", None, str(exc),
-                                f"e.g. --platforms=linux/amd64,linux/arm64; supported: {', '.join(SUPPORTED)}")
+                                f"a comma-separated list of {', '.join(SUPPORTED)}")
             break
     if platforms is not None and not platforms.strip(","):
         problem = RuleError("--platforms=", None, "names no platform", "e.g. --platforms=linux/arm64")
