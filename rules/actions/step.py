@@ -80,8 +80,10 @@ class Command:
         argv = [a.replace(rename[0], rename[1]) for a in self.argv] if rename else self.argv
         return attrs.evolve(self, argv=argv, env=env, expand_env=())
 
-    def render(self) -> str:
-        words = [f"{k}={shlex.quote(v)}" for k, v in self.env] + [shlex.quote(a) for a in self.argv]
+    def render(self, passenv: Iterable[Tuple[str, str]] = ()) -> str:
+        """A shell line that runs it; `passenv` (what the step passes through) joins the env for --subcommands."""
+        env = sorted({**dict(passenv), **dict(self.env)}.items())
+        words = [f"{k}={shlex.quote(v)}" for k, v in env] + [shlex.quote(a) for a in self.argv]
         line = " ".join(words)
         return f"(cd {shlex.quote(self.cwd)} && {line})" if self.cwd else line
 

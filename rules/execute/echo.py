@@ -4,16 +4,8 @@ One wrapper serves every executor: it sees each Command, including those a Call 
 before a cgo link), and hands it to the real executor. The line holds the environment the command gets from
 the build (tool caches, CC, CGO_* flags), not the user's own PATH or HOME.
 """
-import shlex
-
 from ..actions import Call
 from .native import run_call
-
-
-def pasteable(command, passenv):
-    words = [f"{k}={shlex.quote(v)}" for k, v in sorted({**dict(passenv), **dict(command.env)}.items())]
-    line = " ".join(words + [shlex.quote(a) for a in command.argv])
-    return f"(cd {shlex.quote(command.cwd)} && {line})" if command.cwd else line
 
 
 class Echoing:
@@ -28,7 +20,7 @@ class Echoing:
             self.emit(f"sconsrules: [{self.config}] in-process: {command.function}")
             return run_call(command, self, passenv, who)
         where = "" if self.name == "native" else f" (in the {self.name} executor's builder container)"
-        self.emit(f"sconsrules: [{self.config}] command{where}:\n  {pasteable(command, passenv)}")
+        self.emit(f"sconsrules: [{self.config}] command{where}:\n  {command.render(passenv)}")
         return self.executor.run(command, passenv, who)
 
     def close(self):
