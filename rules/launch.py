@@ -30,12 +30,12 @@ def install(ctx, env):
     ctx.launch_alias = alias
 
 
-def declared(ctx, env, target, configs_and_nodes):
-    """A GoCgoBinary was declared: when it is the one --run names, pick its platform and make the run wait for
+def declared(ctx, env, target):
+    """A target was declared: when it is the GoCgoBinary --run names, pick its platform and make the run wait for
     its build."""
     if ctx.launch_alias is None or ctx.options.get("run") != target.name or target.kind != "GoCgoBinary":
         return
-    built = {str(config.platform): (config, node) for config, node in configs_and_nodes}
+    built = {str(config.platform): (config, node) for config, node in ctx.registry.realizations(target)}
     host = Platform.host()
     if str(host) in built:
         chosen = built[str(host)]

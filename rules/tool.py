@@ -91,7 +91,7 @@ def _help_targets(ctx, target):
     ctx.help_targets.append(target)
     rows = []
     for t in ctx.help_targets:
-        configs = [c for (key, c) in ctx.registry.realized if key == id(t) and c is not None]
+        configs = [c for c, _ in ctx.registry.realizations(t)]
         platforms = " ".join(dict.fromkeys(str(c.platform) for c in configs))
         toolchains = ", ".join(dict.fromkeys(c.toolchain.name for c in configs))
         rows.append(f"  {t.name:<24} {t.kind:<14} {platforms}{f' ({toolchains})' if toolchains else ''}\n")
@@ -135,8 +135,7 @@ def _pseudo_builder(rule):
         returned = target.returned()
         _help_targets(ctx, target)
         _clean_every_configuration(ctx, env, target, returned)
-        launch.declared(ctx, env, target, [(c, n) for (key, c), n in ctx.registry.realized.items()
-                                           if key == id(target) and c is not None])
+        launch.declared(ctx, env, target)
         return returned
 
     method.__doc__ = rule.__doc__

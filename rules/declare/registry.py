@@ -10,6 +10,7 @@ class Registry:
     def __init__(self):
         self.by_name = {}
         self.realized = {}
+        self.by_target = {}  # id(target) -> [(configuration, what it gave)]
         self.binaries = []  # (node, target, config) for the end-of-build summary
         self.declared = {}  # (SConscript directory, name) -> (rule, where)
 
@@ -47,4 +48,9 @@ class Registry:
         key = (id(target), config)
         if key not in self.realized:
             self.realized[key] = target.realize(config)
+            self.by_target.setdefault(id(target), []).append((config, self.realized[key]))
         return self.realized[key]
+
+    def realizations(self, target):
+        """[(configuration, what it gave)] of `target` so far, in the order they were made."""
+        return [(c, value) for c, value in self.by_target.get(id(target), ()) if c is not None]
