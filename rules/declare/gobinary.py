@@ -121,7 +121,10 @@ class GoCgoBinary(Rule):
         out = os.path.join(self.outdir(config), self.name)
         pkg = a.package if a.package.startswith(".") else "./" + a.package
         env = commands.cgo_env(plat, tc.cc(plat), cxx, cppflags, tc.default_copts(plat), ldflags)
-        for path in self.inputs:
+        # The files this platform's build compiles: one excluded by a build constraint never rebuilds it.
+        context = BuildContext(plat.os, plat.info.goarch, frozenset(commands.go_tag_list(a.gotags, plat)))
+        inputs = self.ctx.gosrc.package_inputs(self.module, a.package, context)
+        for path in inputs:  # cgo's compiles, for compile_commands.json
             if path.endswith(C_SUFFIXES + CXX_SUFFIXES):
                 compiler = cxx if path.endswith(CXX_SUFFIXES) else tc.cc(plat)
                 self.ctx.compile_commands.add(self.env, self.ctx.build_dir(self.env), path, list(compiler) + cppflags
@@ -145,9 +148,6 @@ class GoCgoBinary(Rule):
                          Verification(policy, prechecks=prechecks, report=True, hint=hint),
                          identities=(config.toolchain_identity, go.identity()), passenv={**go.passenv(), **tc.env(plat)},
                          mounts=(self.module.root,), caching=Caching(digest_env="CGO_CPPFLAGS", digest_inputs=digest_inputs))
-        # The files this platform's build compiles: one excluded by a build constraint never rebuilds it.
-        context = BuildContext(plat.os, plat.info.goarch, frozenset(commands.go_tag_list(a.gotags, plat)))
-        inputs = self.ctx.gosrc.package_inputs(self.module, a.package, context)
         sources = ([self.env.File(f) for f in inputs] + list(cc.archives) + list(cc.headers) + list(cc.flag_files)
                    + extra)
         node = self.nodes(step, sources, config, scan_paths=cc.scan_paths())[0]
