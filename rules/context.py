@@ -84,7 +84,7 @@ def _show_step(target, source, env):
     line = f"{ctx.progress.counter(target[0])}{step.rule} {step.label}: {step.what}{config}"
     toolchain = target[0].attributes.sconsrules_toolchain
     first = toolchain.first_use(ctx.platform_of(step.config)) if toolchain is not None and step.config else None
-    notice = first and ctx.progress.notice_once(first, first)
+    notice = first and ctx.progress.notice_once(first)
     return f"sconsrules: {notice}\n{line}" if notice else line
 
 

@@ -7,6 +7,7 @@ total is every step the requested targets need. SCons's Progress hook sees each 
 after SCons decided whether it runs, so the count costs nothing in a null build. A step line is printed by SCons
 (`-Q` and `-s` apply as to any action).
 """
+import contextlib
 import os
 import shutil
 import sys
@@ -39,7 +40,7 @@ class Progress:
 
     def running(self, step):
         """A context manager around a step's work: the live line shows it while it runs."""
-        return self.live.running(step) if self.live is not None else _Nothing()
+        return self.live.running(step) if self.live is not None else contextlib.nullcontext()
 
     def visit(self, node):
         step = getattr(node.attributes, "sconsrules_step", None) if hasattr(node, "attributes") else None
@@ -56,12 +57,12 @@ class Progress:
         number = getattr(node.attributes, "sconsrules_number", None)
         return f"[{number}/{self.total}] " if number is not None and self.total else ""
 
-    def notice_once(self, key, text):
-        """`text`, the first time `key` is met in this run (a first use per machine is said once per run)."""
+    def notice_once(self, text):
+        """`text` the first time this run meets it, else None (a first use per machine is said once per run)."""
         with self.lock:
-            if key in self.notices:
+            if text in self.notices:
                 return None
-            self.notices.add(key)
+            self.notices.add(text)
             return text
 
     def _count(self):
@@ -97,14 +98,6 @@ def _live_wanted():
         and not SCons.Script.GetOption("no_exec")
 
 
-class _Nothing:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-
 class LiveStatus:
     """Stands in for sys.stdout on a terminal: every write first erases the status line, which a thread redraws
     each second with the steps running now (`running: chain: go build ./cmd/chain [linux-arm64-musl-zig] 12s`)."""
@@ -131,25 +124,20 @@ class LiveStatus:
     def __getattr__(self, name):
         return getattr(self.stream, name)
 
+    @contextlib.contextmanager
     def running(self, step):
-        status = self
-
-        class Running:
-            def __enter__(self):
-                with status.lock:
-                    status.steps[id(step)] = (step, time.monotonic())
-                    if status.thread is None:
-                        status.thread = threading.Thread(target=status._loop, daemon=True)
-                        status.thread.start()
-
-            def __exit__(self, *exc):
-                with status.lock:
-                    status.steps.pop(id(step), None)
-                    if not status.steps:
-                        status._erase()
-                return False
-
-        return Running()
+        with self.lock:
+            self.steps[id(step)] = (step, time.monotonic())
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._loop, daemon=True)
+                self.thread.start()
+        try:
+            yield
+        finally:
+            with self.lock:
+                self.steps.pop(id(step), None)
+                if not self.steps:
+                    self._erase()
 
     def _erase(self):
         if self.shown:
