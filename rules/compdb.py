@@ -1,7 +1,10 @@
 """build/compile_commands.json: every C and C++ compile of the configurations a run declares, for clangd and
 other tools (clangd finds it in `build/` without being told). StaticCLib compiles as they run; the C and C++
 files of Go packages as cgo compiles them (the toolchain's compiler with CGO_CPPFLAGS and CGO_CFLAGS, and the
-package's directory on the include path; `#cgo CFLAGS` lines in Go files are not read).
+package's directory on the include path; `#cgo CFLAGS` lines in Go files are not read); and the compiles of
+foreign builds whose build system exports them (cmake), read from their install trees once they are built, with
+the scratch copy's paths pointed at the pristine source and the wrapper replaced by the compiler it runs (files
+the build generated in its scratch build directory are gone: entries may name headers that no longer exist).
 
 The file is an SCons node like any output: its content is rendered when the build starts, after every SConscript
 has declared its compiles, and it is rewritten only when that content changes. Every step requires it (order
@@ -9,12 +12,25 @@ only: a change of the file rebuilds nothing else).
 """
 import json
 import os
+import shlex
+import sys
+from typing import Dict, List, NamedTuple
 
 import SCons.Action
 
+from .actions.commands import EXPORTED_COMPILE_COMMANDS, SOURCE_PLACEHOLDER, WRAPPER_DIR
 from .execute.run import write_atomic
 
 NAME = "compile_commands.json"
+
+
+MAX_EXPORTED = 64 << 20  # bytes of one foreign build's exported commands read at most
+
+
+def _render(entries) -> str:
+    unique = {json.dumps(e, sort_keys=True): e for e in entries}
+    ordered = sorted(unique.values(), key=lambda e: (e["file"], e.get("output", ""), e["arguments"]))
+    return json.dumps(ordered, indent=1, sort_keys=True) + "\n"
 
 
 class _Rendered:
@@ -24,13 +40,61 @@ class _Rendered:
         self.entries = entries
 
     def __str__(self):
-        unique = {json.dumps(e, sort_keys=True): e for e in self.entries}
-        ordered = sorted(unique.values(), key=lambda e: (e["file"], e.get("output", ""), e["arguments"]))
-        return json.dumps(ordered, indent=1, sort_keys=True) + "\n"
+        return _render(self.entries)
+
+
+class ForeignExport(NamedTuple):
+    """Where a foreign build leaves its exported commands, and what to put back in them."""
+
+    tree: str  # the install tree (its EXPORTED_COMPILE_COMMANDS, if the build system wrote one)
+    source_dir: str  # the pristine source the scratch copy was made from
+    compilers: Dict[str, List[str]]  # wrapper name (cc, c++) -> the compiler's argv
+
+
+def _exported(export: ForeignExport) -> list:
+    """The entries of one foreign build, made absolute against its source; an unreadable or malformed file (the
+    build system's output: not trusted) yields none, with one warning."""
+    path = os.path.join(export.tree, EXPORTED_COMPILE_COMMANDS)
+    if not os.path.isfile(path):
+        return []
+    try:
+        if os.path.getsize(path) > MAX_EXPORTED:
+            raise ValueError(f"larger than {MAX_EXPORTED >> 20} MB")
+        with open(path, encoding="utf-8") as f:
+            raw = json.load(f)
+        if not isinstance(raw, list):
+            raise ValueError("not a JSON list")
+        return [_absolute(entry, export) for entry in raw]
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        sys.stdout.write(f"sconsrules: warning: {path}: exported compile commands ignored ({exc})\n")
+        return []
+
+
+def _absolute(entry: dict, export: ForeignExport) -> dict:
+    def fill(text):
+        if not isinstance(text, str):
+            raise TypeError("an entry's fields must be strings")
+        return text.replace(SOURCE_PLACEHOLDER, export.source_dir)
+
+    arguments = entry["arguments"] if "arguments" in entry else shlex.split(fill(entry["command"]))
+    arguments = [fill(a) for a in arguments]
+    wrapper = os.path.basename(arguments[0]) if arguments else ""
+    if os.path.dirname(arguments[0]).endswith(WRAPPER_DIR) and wrapper in export.compilers:
+        arguments = list(export.compilers[wrapper]) + arguments[1:]
+    made = {"directory": export.source_dir, "file": os.path.join(export.source_dir, fill(entry["file"])),
+            "arguments": arguments}
+    if "output" in entry:
+        made["output"] = fill(entry["output"])
+    return made
 
 
 def _write(target, source, env):
-    write_atomic(target[0].abspath, source[0].get_text_contents())
+    from .context import Context  # the context module builds on this one
+
+    entries = json.loads(source[0].get_text_contents())
+    for export in Context.of(env).compile_commands.exports.get(os.path.dirname(target[0].abspath), ()):
+        entries += _exported(export)
+    write_atomic(target[0].abspath, _render(entries))
     return 0
 
 
@@ -41,6 +105,7 @@ class CompileCommands:
     def __init__(self):
         self._entries = {}
         self._nodes = {}
+        self.exports: Dict[str, List[ForeignExport]] = {}
 
     def node(self, env, build):
         """The file's node for the build directory `build` (made on first use)."""
@@ -56,3 +121,9 @@ class CompileCommands:
         if output:
             entry["output"] = output
         self._entries[build].append(entry)
+
+    def add_foreign(self, env, build, nodes, export: ForeignExport):
+        """A foreign build's exported commands, read when its `nodes` are built (the file waits for them: those
+        steps must not require the file, or the two would wait for each other)."""
+        env.Depends(self.node(env, build), nodes)
+        self.exports.setdefault(build, []).append(export)

@@ -281,13 +281,18 @@ class Context:
                             "install Go (https://go.dev/dl or your distribution) and put it on PATH, or set env['GO']")
         return sdk
 
-    def step_nodes(self, env, step: Step, sources, scan_paths=None, toolchain=None):
-        """SCons nodes for `step`; its signature enters the action's, so any change in it rebuilds."""
+    def step_nodes(self, env, step: Step, sources, scan_paths=None, toolchain=None, export=None):
+        """SCons nodes for `step`; its signature enters the action's, so any change in it rebuilds. Every step
+        but one that exports compile commands (`export`, a compdb.ForeignExport) makes compile_commands.json
+        first."""
         targets = step.targets()
         builder = self.builder if scan_paths is None else self.scanning_builder
         extra = {} if scan_paths is None else {"CPPPATH": list(scan_paths)}
         nodes = builder(env, targets, sources, **extra, **{STEP_SIG: step.signature()})
-        env.Requires(nodes, self.compile_commands.node(env, self.build_dir(env)))
+        if export is None:
+            env.Requires(nodes, self.compile_commands.node(env, self.build_dir(env)))
+        else:
+            self.compile_commands.add_foreign(env, self.build_dir(env), nodes, export)
         self.steps.append(step)
         for node in nodes:
             node.attributes.sconsrules_step = step

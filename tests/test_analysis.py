@@ -169,6 +169,13 @@ def test_foreign_c_lib_builds_in_a_scratch_copy_and_installs_with_destdir(analys
     assert env["X_MODE"] == "fast" and env["SOURCE_DATE_EPOCH"] == "0"
     assert env["CXX"] == "c++" and env["CXXFLAGS"] == "-O3" and env["CFLAGS"] == "-O2"  # env= has the last word
     assert "MAKEFLAGS" in dict(step.passenv)  # -j is passed through, never signed
+    # cmake exports its compiles into the tree, path-free; compile_commands.json waits for the build (which,
+    # unlike every other step, does not require it first)
+    assert "-DCMAKE_EXPORT_COMPILE_COMMANDS=ON" in script
+    assert f"> {out}.sconsrules-tmp/.sconsrules/compile_commands.json" in script and "@SCONSRULES_SOURCE@" in script
+    compdb = a.env.File(a.path("build", "compile_commands.json"))
+    lib = a.env.File(out + "/usr/local/lib/libx.a")
+    assert lib in compdb.depends and compdb not in (lib.prerequisites or ())
 
 
 def test_select_picks_each_platforms_branch(analysis):
@@ -242,7 +249,8 @@ CASES = [
     ("env.GoCgoBinary('app', package='.', x_defs={'version': 'x'})",
      "GoCgoBinary 'app': x_defs: 'version' must name a variable as 'importpath.name'"),
     ("env.GoCgoBinary('app', package='.', platforms=['linux/mips64le'])",
-     "GoCgoBinary 'app': platforms: unsupported architecture 'mips64le'"),
+     "GoCgoBinary 'app': platforms: unsupported architecture 'mips64le' (supported: amd64, arm64, arm, 386, riscv64, "
+     "ppc64le, s390x) (hint: write platforms as Go and OCI do: os/arch[/variant], e.g. 'linux/arm64' or 'linux/arm/v7')"),
     ("env.GoCgoBinary('app', package='.', platforms=['linux'])",
      "GoCgoBinary 'app': platforms: platform 'linux' is not of the form os/arch[/libc]"),
     ("env.GoCgoBinary('app', package='./cmd/none')", "GoCgoBinary 'app': package directory"),

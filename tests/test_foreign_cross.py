@@ -1,7 +1,9 @@
 """ForeignCLib across architectures and languages: cmake told it cross-compiles (toolchain file), an Autoconf
 configure given --host, the host's libraries kept out of find_*, and a real C++ library wrapped for Go. Real
 sources come from the Debian archive this machine's apt is configured with (no host is named here)."""
+import json
 import os
+import subprocess
 
 import pytest
 
@@ -48,7 +50,7 @@ func main() { fmt.Println(C.GoString(C.probe())) }
 '''
 
 
-def test_cmake_knows_the_target_and_never_finds_the_hosts_libraries(project):
+def test_cmake_knows_the_target_and_never_finds_the_hosts_libraries(project, tmp_path):
     require("zig")
     require("cmake")
     project.write("SConstruct", SCONSTRUCT)
@@ -66,6 +68,18 @@ def test_cmake_knows_the_target_and_never_finds_the_hosts_libraries(project):
         assert run_binary(project.path("build", config, "app"), platform).stdout == want[platform]
         foreign = project.path("build", config, "_foreign")
         assert "probe" in os.listdir(foreign) and "probe.work" not in os.listdir(foreign)  # scratch copy: gone
+    # cmake's own compile commands reach compile_commands.json: the pristine source, the real compiler, each
+    # entry compiling as written (generated files of the scratch build directory aside, which probe has none of)
+    with open(project.path("build", "compile_commands.json")) as fh:
+        probes = [e for e in json.load(fh) if e["file"] == project.path("probe", "probe.c")]
+    assert sorted(e["arguments"][3] for e in probes) == ["aarch64-linux-musl", "x86_64-linux-musl"]
+    for entry in probes:
+        assert ".work" not in " ".join(entry["arguments"]) or "-ffile-prefix-map=" in " ".join(entry["arguments"])
+        argv = list(entry["arguments"])
+        del argv[argv.index("-o"):argv.index("-o") + 2]
+        obj = str(tmp_path / "probe.o")
+        proc = subprocess.run(argv + ["-o", obj], cwd=entry["directory"], capture_output=True, text=True)
+        assert proc.returncode == 0 and os.path.getsize(obj) > 0, proc.stderr
 
 
 FFI_GO = '''package main

@@ -11,6 +11,7 @@ import os
 import attrs
 
 from ..actions import Caching, Outputs, Verification, commands, tmp_of
+from ..compdb import ForeignExport
 from ..providers import CcInfo
 from . import attributes as declare
 from .images import context_files
@@ -119,7 +120,11 @@ class ForeignCLib(Rule):
                          mounts=(self.source_dir,), quiet=True, caching=Caching(shared=True), scratch=(work,))
         sources = (list(self.source_nodes) + list(seen.archives) + list(seen.headers) + list(seen.flag_files)
                    + list(tc.sources()))
-        nodes = self.nodes(step, sources, config, provides=True)
+        export = None
+        if a.build == "cmake":
+            export = ForeignExport(out, self.source_dir, {k: list(v) for k, v in tools.items()
+                                                          if k in ("cc", "c++") and isinstance(v, list)})
+        nodes = self.nodes(step, sources, config, provides=True, export=export)
         # The installed headers are not declared one by one: the install's archives stand for them, so that
         # dependents compile after the install and again when it changes.
         includes = tuple(os.path.join(out, prefix, i) for i in a.includes)

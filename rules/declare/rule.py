@@ -120,11 +120,11 @@ class Rule:
                     executor=executor, **fields)
 
     def nodes(self, step: Step, sources, config: Optional[Configuration] = None, scan_paths=None,
-              provides: bool = False) -> list:
+              provides: bool = False, export=None) -> list:
         """The SCons nodes of `step`; `provides` marks them as this target's (what deps= may name). Every node
         knows the rule that made it, so that naming the wrong kind of node in deps= can say what it is."""
         toolchain = config.toolchain if config is not None else None
-        nodes = self.ctx.step_nodes(self.env, step, list(sources), scan_paths, toolchain)
+        nodes = self.ctx.step_nodes(self.env, step, list(sources), scan_paths, toolchain, export)
         for node in nodes:
             node.attributes.sconsrules_made_by = self
             if provides:
