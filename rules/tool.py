@@ -14,7 +14,7 @@ import SCons.Node
 import SCons.Script
 
 from . import launch, summary
-from .configure.platform import ARCHES, Platform
+from .configure.platform import SUPPORTED, Platform
 from .configure.toolchains import NAMES
 from .context import Context
 from .declare.clib import StaticCLib
@@ -25,7 +25,6 @@ from .declare.pkgconfig import PkgConfigCLib
 from .declare.sources import SourceArchive
 from .errors import RuleError
 
-SUPPORTED = [str(Platform("linux", arch)) for arch in ARCHES]
 RULES = (StaticCLib, GoCgoBinary, ForeignCLib, PkgConfigCLib, SourceArchive, ScratchImage)
 OPTIONS = (
     ("--platforms", dict(dest="sconsrules_platforms", metavar="LIST", default=None,

@@ -39,7 +39,7 @@ def parse_platforms(rule: str, name: str, value, attribute: str) -> List[Platfor
     try:
         parsed = [Platform.parse(p) for p in value]
     except (TypeError, ValueError) as exc:
-        raise RuleError(rule, name, f"{attribute}: {exc}", "use 'linux/amd64' or 'linux/arm64'") from None
+        raise RuleError(rule, name, f"{attribute}: {exc}", "write platforms as Go and OCI do: os/arch[/variant], e.g. 'linux/arm64' or 'linux/arm/v7'") from None
     if not parsed:
         raise RuleError(rule, name, f"{attribute} is empty")
     return list(dict.fromkeys(parsed))

@@ -129,3 +129,6 @@ class Platform:
     def __str__(self):
         variant = f"/{self.info.variant}" if self.info.variant else ""
         return f"{self.os}/{self.arch}{variant}"
+
+
+SUPPORTED = tuple(str(Platform("linux", arch)) for arch in ARCHES)  # what error hints list

@@ -8,6 +8,7 @@ import os
 from ..actions.commands import LINK_LIST_MARK as MARK, LINK_LIST_SEP as SEP
 from ..errors import RuleError
 from ..verify import MalformedInput, verify_file
+from .perform import emit
 
 
 def link_inputs(flags, directory):
@@ -48,8 +49,8 @@ def check(listing, policy, config, cdeps=(), *, run, who):
                         "the same error would stop go build: fix the package or its go.mod")
     cgo, packages = parse(output)
     if cdeps and not cgo:
-        print(f"sconsrules: warning: {who[0]} '{who[1]}': [{config}] cdeps {', '.join(cdeps)} are unused: no package "
-              "of this build imports \"C\" (hint: remove them, or call them from cgo code)", flush=True)
+        emit(f"sconsrules: warning: {who[0]} '{who[1]}': [{config}] cdeps {', '.join(cdeps)} are unused: no package "
+             "of this build imports \"C\" (hint: remove them, or call them from cgo code)")
     for import_path, module, directory, flags in packages:
         for path in link_inputs(flags, directory):
             where = f"module {module or import_path}: {os.path.relpath(path, directory)}"

@@ -24,7 +24,8 @@ _print_lock = threading.Lock()
 QUIET_TAIL = 60
 
 
-def _emit(text):
+def emit(text):
+    """One whole line on stdout: steps finish on several threads (-j)."""
     with _print_lock:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
         sys.stdout.flush()
@@ -123,11 +124,11 @@ def _log(step, command, output, code):
     if step.quiet:
         if code != 0:
             tail = lines[-QUIET_TAIL:]
-            _emit("\n".join(tail) + f"\nsconsrules: last {len(tail)} lines shown; the whole log: {step.out}.log")
+            emit("\n".join(tail) + f"\nsconsrules: last {len(tail)} lines shown; the whole log: {step.out}.log")
         return
     shown = lines if code != 0 else [line for line in lines if not CHATTER.match(line)]
     if "".join(shown).strip():
-        _emit("\n".join(shown))
+        emit("\n".join(shown))
 
 
 def _run_commands(step, executor, tmp, digest):
@@ -150,7 +151,7 @@ def _run_commands(step, executor, tmp, digest):
             cause = _stated_cause(output)
             if cause:
                 raise _error(step, cause)
-            _emit(f"sconsrules: failed command ({executor.name}):\n  {command.render()}")
+            emit(f"sconsrules: failed command ({executor.name}):\n  {command.render()}")
             raise _error(step, f"{step.what} failed (exit {code})", "see the compiler output above")
 
 
@@ -200,7 +201,7 @@ def perform(step, executor, cache_key=None, digest=None, echo=False):
     (--subcommands) prints each command before it runs.
     """
     if echo:
-        executor = Echoing(executor, _emit, step.config or step.rule)
+        executor = Echoing(executor, emit, step.config or step.rule)
     tmp = _prepare(step)
     try:
         _precheck(step)
