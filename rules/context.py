@@ -30,7 +30,9 @@ from .errors import RuleError
 from .execute import Executor, NativeExecutor, cache, perform
 from .execute.container import ContainerExecutor
 from .execute.records import Records
+from .execute import remote
 from .execute.run import BuildDirectoryBusy, BuildLock
+from .execute.shared import SharedOutputs, Tally
 from .compdb import CompileCommands
 from .progress import Progress
 
@@ -60,14 +62,17 @@ def _outputs(step: Step, targets):
 def _run_step(target, source, env):
     step = target[0].attributes.sconsrules_step
     ctx = Context.of(env)
-    key = None
-    if step.caching.shared:
-        key = cache.key_of(step.signature(root=env.Dir("#").abspath), [s.get_csig() for s in source])
+    shared = None
+    if step.caching.shared or (step.caching.remote and ctx.remote_cache() is not None):
+        root = env.Dir("#").abspath
+        key = cache.key_of(step.signature(root=root), [s.get_csig() for s in source])
+        inputs = [s.abspath for s in source] + [i.abspath for i in target[0].implicit or ()]
+        shared = SharedOutputs(step, key, ctx.tally, ctx.remote_cache(), root, inputs)
     try:
         toolchain = target[0].attributes.sconsrules_toolchain
         ctx.prepare(toolchain)
         with ctx.progress.running(step):
-            perform(step, ctx.executors[step.executor], key, _inputs_digest(step, target[0], source),
+            perform(step, ctx.executors[step.executor], shared, _inputs_digest(step, target[0], source),
                     echo=bool(ctx.options.get("subcommands")))
     except RuleError as exc:
         raise SCons.Errors.BuildError(node=target[0], errstr=exc.line(), status=2, exitstatus=2) from None
@@ -117,6 +122,9 @@ class Context:
         self.options_checked = False
         self.progress = Progress(self)
         self.compile_commands = CompileCommands()
+        self.tally = Tally()  # shared outputs: what came from which cache
+        self._remote: Optional[remote.RemoteCache] = None
+        self._remote_checked = False
         self.help_targets: List = []  # `scons -h`: the declared targets, and the table last written
         self.help_table = ""
         self.launch_alias = None  # --run: the alias the build is narrowed to, and (target, config, node) to run
@@ -159,6 +167,23 @@ class Context:
         """Remove the builder containers of this run (at exit, also after a failure or Ctrl-C)."""
         for executor in list(self.executors.values()):
             executor.close()
+        if self._remote is not None:
+            self._remote.close()
+
+    @property
+    def remote_client(self):
+        """The client if a step has asked for one (the end-of-build line), else None."""
+        return self._remote
+
+    def remote_cache(self):
+        """The run's REAPI cache client (remote.py), or None when none is configured; made on first use."""
+        with self._lock:
+            if not self._remote_checked:
+                self._remote_checked = True
+                settings = remote.settings_from(self.options.get, os.environ)
+                if settings is not None:
+                    self._remote = remote.RemoteCache(settings)
+            return self._remote
 
     def platform_of(self, dirname: str):
         """The platform of a configuration directory name declared in this run."""

@@ -34,6 +34,9 @@ def _rows(context):
 def print_summary(context):
     if any(SCons.Script.GetOption(o) for o in ("question", "no_exec", "clean", "help")):
         return
+    shared = context.tally.line(context.remote_client)
+    if shared:
+        print(shared)
     rows = _rows(context)
     if not rows:
         return

@@ -24,6 +24,7 @@ from .declare.images import ScratchImage, container_toolchain
 from .declare.pkgconfig import PkgConfigCLib
 from .declare.sources import SourceArchive
 from .errors import RuleError
+from .execute import remote
 
 RULES = (StaticCLib, GoCgoBinary, ForeignCLib, PkgConfigCLib, SourceArchive, ScratchImage)
 OPTIONS = (
@@ -42,6 +43,21 @@ OPTIONS = (
                         "--platforms selects; foreign ones under qemu-user)")),
     ("--run-args", dict(dest="sconsrules_run_args", metavar="ARGS", default=None,
                         help="sconsrules: the arguments for --run, as one shell-quoted string")),
+    ("--remote-cache", dict(dest="sconsrules_remote_cache", metavar="URL", default=None,
+                            help="sconsrules: a Remote Execution API cache, grpc://HOST:PORT or grpcs://HOST:PORT, "
+                                 "for the outputs shared between checkouts (also $SCONSRULES_REMOTE_CACHE)")),
+    ("--no-remote-cache", dict(dest="sconsrules_no_remote_cache", action="store_true", default=False,
+                               help="sconsrules: ignore a remote cache set in the environment")),
+    ("--remote-upload", dict(dest="sconsrules_remote_upload", metavar="BOOL", default=None,
+                             help="sconsrules: false for a read-only client (also $SCONSRULES_REMOTE_UPLOAD)")),
+    ("--remote-instance", dict(dest="sconsrules_remote_instance", metavar="NAME", default=None,
+                               help="sconsrules: the REAPI instance name (also $SCONSRULES_REMOTE_INSTANCE)")),
+    ("--remote-header", dict(dest="sconsrules_remote_header", metavar="NAME=VALUE", action="append", default=[],
+                             help="sconsrules: a header sent with every call, e.g. authorization=@token-file; VALUE "
+                                  "may be @FILE or $VAR (repeatable; also $SCONSRULES_REMOTE_HEADER)")),
+    ("--remote-timeout", dict(dest="sconsrules_remote_timeout", metavar="SECONDS", default=None,
+                              help="sconsrules: the deadline of one remote call (default 10; also "
+                                   "$SCONSRULES_REMOTE_TIMEOUT)")),
     ("--no-wait", dict(dest="sconsrules_no_wait", action="store_true", default=False,
                        help="sconsrules: stop at once when another scons holds the build directory, instead of "
                             "waiting for it")),
@@ -190,9 +206,22 @@ def _check_options(ctx):
     toolchain = ctx.options.get("toolchain")
     if problem is None and toolchain is not None and toolchain not in NAMES:
         problem = RuleError(f"--toolchain={toolchain}", None, "unknown toolchain", f"use one of {', '.join(NAMES)}")
+    if problem is None:
+        problem = _remote_problem(ctx)
     if problem is not None:
         sys.stderr.write(f"\nscons: *** {problem.line()}\n")
         sys.exit(2)
+
+
+def _remote_problem(ctx):
+    try:
+        settings = remote.settings_from(ctx.options.get, os.environ)
+    except ValueError as exc:
+        return RuleError("--remote-cache", None, str(exc))
+    if settings is not None and importlib.util.find_spec("buildgrid") is None:
+        return RuleError(f"--remote-cache={settings.url}", None, "the REAPI client needs gRPC and the published protos",
+                         "pip install 'sconsrules[remote]'")
+    return None
 
 
 def _dry_run_decider(env):

@@ -61,11 +61,15 @@ class Project:
     def copy_example(self, name, dest=""):
         shutil.copytree(os.path.join(EXAMPLES, name), self.path(dest) if dest else self.root, dirs_exist_ok=True)
 
-    def scons(self, *args, check=True, strace=None):
+    def scons(self, *args, check=True, strace=None, env=None):
+        """Run scons here; `env` adds to (or, with None values, removes from) this process's environment."""
         argv = [sys.executable, "-m", "SCons", "-Q", f"--site-dir={SITE_DIR}", *args]
         if strace:
             argv = ["strace", "-f", "-qq", "-e", "trace=execve", "-o", strace] + argv
-        proc = subprocess.run(argv, cwd=self.root, capture_output=True, text=True, timeout=1800)
+        environ = None
+        if env:
+            environ = {k: v for k, v in {**os.environ, **env}.items() if v is not None}
+        proc = subprocess.run(argv, cwd=self.root, capture_output=True, text=True, timeout=1800, env=environ)
         result = Result(proc)
         if check and proc.returncode != 0:
             raise AssertionError(f"scons {' '.join(args)} failed ({proc.returncode}):\n{result.output}")
@@ -178,3 +182,83 @@ def _made_images(client):
         _IMAGES["result"] = None if proc.returncode == 0 else (
             f"{BUILDER} is missing and {script} failed (it needs root for debootstrap): {proc.stderr.strip()[-300:]}")
     return _IMAGES["result"]
+
+
+BUILDGRID_CONFIG = """server:
+  - !channel
+    address: "127.0.0.1:{port}"
+    insecure-mode: true
+storages:
+  - !disk-storage &cas
+    path: {storage}
+caches:
+  - !lru-action-cache &ac
+    storage: *cas
+    max-cached-refs: 100000
+    allow-updates: true
+    cache-failed-actions: false
+instances:
+  - name: ""
+    services:
+      - !action-cache
+        cache: *ac
+      - !cas
+        storage: *cas
+      - !bytestream
+        storage: *cas
+"""
+
+
+class ReapiServer:
+    """A BuildGrid server on loopback (disk CAS, in-memory LRU action cache): a real REAPI endpoint."""
+
+    def __init__(self, bgd, root):
+        import socket
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.url = f"grpc://127.0.0.1:{self.port}"
+        self.storage = os.path.join(root, "cas")
+        os.makedirs(root, exist_ok=True)
+        config = os.path.join(root, "buildgrid.yml")
+        with open(config, "w") as fh:
+            fh.write(BUILDGRID_CONFIG.format(port=self.port, storage=self.storage))
+        self.log = open(os.path.join(root, "buildgrid.log"), "w")
+        self.proc = subprocess.Popen([bgd, "server", "start", config], stdout=self.log, stderr=subprocess.STDOUT)
+        import time
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            assert self.proc.poll() is None, open(self.log.name).read()
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.2)
+        raise AssertionError("BuildGrid did not start:\n" + open(self.log.name).read())
+
+    def blobs(self):
+        """The paths of the blobs on the server's disk."""
+        return [os.path.join(d, f) for d, _, files in os.walk(self.storage) for f in files
+                if "tmp" not in os.path.relpath(d, self.storage).split(os.sep)]
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+
+
+def bgd():
+    """BuildGrid's command, installed with the `remote` extra next to this Python (a fresh pyenv has no shim)."""
+    beside = shutil.which("bgd", path=os.path.dirname(sys.executable))
+    return beside or require("bgd", "the REAPI cache tests run a real BuildGrid server (pip install '.[remote]')")
+
+
+@pytest.fixture
+def reapi_server(tmp_path):
+    """BuildGrid's `bgd server start`, fresh for each test (its action cache lives in memory), stopped after."""
+    server = ReapiServer(bgd(), str(tmp_path / "bgd"))
+    yield server
+    server.stop()

@@ -7,7 +7,7 @@ import os
 
 import attrs
 
-from ..actions import Outputs, Verification, commands, tmp_of
+from ..actions import Caching, Outputs, Verification, commands, tmp_of
 from ..errors import RuleError
 from ..providers import CcInfo
 from . import attributes as declare
@@ -15,6 +15,8 @@ from .rule import Rule
 
 C_SUFFIXES = (".c", ".s", ".S")
 CXX_SUFFIXES = (".cc", ".cpp", ".cxx")
+
+PURE = Caching(remote=True)  # compiles and archives: nothing but their inputs decides their bytes
 
 
 @attrs.frozen
@@ -92,11 +94,12 @@ class StaticCLib(Rule):
             compile_ = commands.cc_compile(compiler, src.abspath, tmp_of(obj), own)
             self.ctx.compile_commands.add(self.env, self.ctx.build_dir(self.env), src.abspath,
                                           commands.cc_compile(compiler, src.abspath, obj, own).argv, obj)
-            step = self.step(config, f"compile {src.path}", [compile_], Outputs(obj), Verification(policy))
+            step = self.step(config, f"compile {src.path}", [compile_], Outputs(obj), Verification(policy),
+                             caching=PURE)
             objects += self.nodes(step, [src] + inputs, config, scan_paths=visible.scan_paths(src.dir.abspath))
         archive = os.path.join(outdir, f"lib{self.name}.a")
         archive_ = commands.ar_archive(tc.ar(plat), tmp_of(archive), [o.abspath for o in objects])
-        step = self.step(config, "archive", [archive_], Outputs(archive), Verification(policy))
+        step = self.step(config, "archive", [archive_], Outputs(archive), Verification(policy), caching=PURE)
         node = self.nodes(step, objects + image, config, provides=True)[0]
         own = CcInfo(includes=self.includes, defines=a.defines, headers=self.hdrs, archives=(node,),
                      linkopts=(a.linkopts,) if a.linkopts else (), cxx=self.cxx)

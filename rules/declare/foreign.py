@@ -117,7 +117,7 @@ class ForeignCLib(Rule):
         step = self.step(config, f"{a.build} build", [build], Outputs(out, kind="tree", members=members),
                          Verification(self.policy(plat)),
                          passenv=dict(tc.env(plat), MAKEFLAGS=f"-j{os.cpu_count() or 1}"),  # -j: not in signatures
-                         mounts=(self.source_dir,), quiet=True, caching=Caching(shared=True), scratch=(work,))
+                         mounts=(self.source_dir,), quiet=True, caching=Caching(shared=True, remote=True), scratch=(work,))
         sources = (list(self.source_nodes) + list(seen.archives) + list(seen.headers) + list(seen.flag_files)
                    + list(tc.sources()))
         export = None

@@ -147,7 +147,8 @@ class GoCgoBinary(Rule):
         step = self.step(config, f"go build {pkg}", [check, build], Outputs(out),
                          Verification(policy, prechecks=prechecks, report=True, hint=hint),
                          identities=(config.toolchain_identity, go.identity()), passenv={**go.passenv(), **tc.env(plat)},
-                         mounts=(self.module.root,), caching=Caching(digest_env="CGO_CPPFLAGS", digest_inputs=digest_inputs))
+                         mounts=(self.module.root,), caching=Caching(remote=True, digest_env="CGO_CPPFLAGS",
+                                                                         digest_inputs=digest_inputs))
         sources = ([self.env.File(f) for f in inputs] + list(cc.archives) + list(cc.headers) + list(cc.flag_files)
                    + extra)
         node = self.nodes(step, sources, config, scan_paths=cc.scan_paths())[0]

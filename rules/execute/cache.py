@@ -13,11 +13,10 @@ miss: the entry is discarded with one warning and the step runs.
 import hashlib
 import json
 import os
-import stat
 import sys
 
 from .run import write_atomic
-from .tree import TreeWriter, UnsafeTree, read_chunks, remove
+from .tree import TreeWriter, UnsafeTree, entries, read_chunks, remove
 
 FORMAT = 1
 
@@ -108,16 +107,21 @@ def _discard_blob(digest):
         pass
 
 
+def forget(key):
+    """Drop an entry whose restored output failed verification."""
+    try:
+        os.remove(_entry(key))
+    except OSError:
+        pass
+
+
 def restore(key, dest, label):
     """Rebuild the stored tree for `key` at `dest`; False (and nothing at dest) on a miss."""
     try:
         return _restore(key, dest)
     except CacheMiss as exc:
         remove(dest)
-        try:
-            os.remove(_entry(key))
-        except OSError:
-            pass
+        forget(key)
         sys.stdout.write(f"sconsrules: warning: {label}: output cache entry {key[:12]} discarded: {exc}; "
                          "building instead\n")
         return False
@@ -125,25 +129,8 @@ def restore(key, dest, label):
 
 def store(key, src):
     """Store the verified tree `src`: its files' contents by digest, then the entry that lists them."""
-    files, links, dirs = [], [], []
-    for root, dirnames, filenames in os.walk(src):
-        dirnames.sort()
-        rel_root = os.path.relpath(root, src)
-        for name in list(dirnames):
-            path = os.path.join(root, name)
-            if os.path.islink(path):
-                dirnames.remove(name)
-                filenames.append(name)
-            else:
-                dirs.append(os.path.normpath(os.path.join(rel_root, name)))
-        for name in sorted(filenames):
-            path = os.path.join(root, name)
-            rel = os.path.normpath(os.path.join(rel_root, name))
-            st = os.lstat(path)
-            if stat.S_ISLNK(st.st_mode):
-                links.append((rel, os.readlink(path)))
-            elif stat.S_ISREG(st.st_mode):
-                files.append((rel, _store_blob(path), st.st_size, bool(st.st_mode & 0o100)))
+    found, links, dirs = entries(src)
+    files = [(rel, _store_blob(path), os.path.getsize(path), executable) for rel, path, executable in found]
     write_atomic(_entry(key), json.dumps({"format": FORMAT, "files": files, "symlinks": links, "directories": dirs}))
 
 

@@ -15,7 +15,6 @@ import threading
 
 from ..errors import RuleError
 from ..verify import MalformedInput, verify_file
-from . import cache
 from .echo import Echoing
 from .run import run_tmp, write_atomic
 from .tree import remove
@@ -193,10 +192,11 @@ def _publish(step, tmp):
         write_atomic(step.outputs.stamp_path, step.stamp_text())
 
 
-def perform(step, executor, cache_key=None, digest=None, echo=False):
+def perform(step, executor, shared=None, digest=None, echo=False):
     """Build `step`; raise RuleError (nothing left at its outputs) on any failure.
 
-    With a cache_key (shared tree outputs), a verified tree stored earlier replaces running the commands.
+    With `shared` (a shared.SharedOutputs: tree outputs of steps shared between checkouts), an output stored
+    earlier, locally or remotely, replaces running the commands if it passes the same checks as a fresh one.
     `digest` (of the step's digest_inputs) is appended to its commands' digest_env as a define. `echo`
     (--subcommands) prints each command before it runs.
     """
@@ -205,18 +205,30 @@ def perform(step, executor, cache_key=None, digest=None, echo=False):
     tmp = _prepare(step)
     try:
         _precheck(step)
-        restored = cache_key is not None and cache.restore(cache_key, tmp, f"{step.rule} '{step.label}'")
-        if not restored:
+        source = shared.restore(tmp) if shared is not None else None
+        report = None
+        if source is not None:
+            try:
+                report = _checked(step, tmp)
+            except RuleError as exc:
+                shared.reject(tmp, source, exc.cause)
+                source = None
+        if source is None:
             _run_commands(step, executor, tmp, digest)
-        _check_outputs(step, tmp)
-        report = _verify_outputs(step, tmp) if step.policy is not None else None
+            report = _checked(step, tmp)
         if step.verification.report:
             _write_report(step, report)
-        if cache_key is not None and not restored:
-            cache.store(cache_key, tmp)
+        if shared is not None:
+            shared.store(tmp, source)
         _publish(step, tmp)
         for path in step.scratch:
             remove(path)
         return report
     finally:
         remove(tmp)
+
+
+def _checked(step, tmp):
+    """The outputs are all there and pass the policy; the last report."""
+    _check_outputs(step, tmp)
+    return _verify_outputs(step, tmp) if step.policy is not None else None

@@ -243,3 +243,28 @@ def file_sha256(path):
         for chunk in read_chunks(fh):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def entries(src):
+    """A written tree, read back without following links: (files as (relative path, path, executable), links
+    as (relative path, target), directories as relative paths), in a stable order."""
+    files, links, dirs = [], [], []
+    for root, dirnames, filenames in os.walk(src):
+        dirnames.sort()
+        rel_root = os.path.relpath(root, src)
+        for name in list(dirnames):
+            path = os.path.join(root, name)
+            if os.path.islink(path):
+                dirnames.remove(name)
+                filenames.append(name)
+            else:
+                dirs.append(os.path.normpath(os.path.join(rel_root, name)))
+        for name in sorted(filenames):
+            path = os.path.join(root, name)
+            rel = os.path.normpath(os.path.join(rel_root, name))
+            st = os.lstat(path)
+            if stat.S_ISLNK(st.st_mode):
+                links.append((rel, os.readlink(path)))
+            elif stat.S_ISREG(st.st_mode):
+                files.append((rel, path, bool(st.st_mode & 0o100)))
+    return files, links, dirs
