@@ -2,7 +2,8 @@
 other tools (clangd finds it in `build/` without being told). StaticCLib compiles as they run; the C and C++
 files of Go packages as cgo compiles them (the toolchain's compiler with CGO_CPPFLAGS and CGO_CFLAGS, and the
 package's directory on the include path; `#cgo CFLAGS` lines in Go files are not read); and the compiles of
-foreign builds whose build system exports them (cmake), read from their install trees once they are built, with
+foreign builds whose build system exports them (cmake), read from their install trees (the file is written again
+after each such build, rather than waiting for it: steps upstream of a foreign build require the file too), with
 the scratch copy's paths pointed at the pristine source and the wrapper replaced by the compiler it runs (files
 the build generated in its scratch build directory are gone: entries may name headers that no longer exist).
 
@@ -14,6 +15,7 @@ import json
 import os
 import shlex
 import sys
+import threading
 from typing import Dict, List, NamedTuple
 
 import SCons.Action
@@ -91,10 +93,7 @@ def _absolute(entry: dict, export: ForeignExport) -> dict:
 def _write(target, source, env):
     from .context import Context  # the context module builds on this one
 
-    entries = json.loads(source[0].get_text_contents())
-    for export in Context.of(env).compile_commands.exports.get(os.path.dirname(target[0].abspath), ()):
-        entries += _exported(export)
-    write_atomic(target[0].abspath, _render(entries))
+    Context.of(env).compile_commands.write(os.path.dirname(target[0].abspath))
     return 0
 
 
@@ -105,7 +104,8 @@ class CompileCommands:
     def __init__(self):
         self._entries = {}
         self._nodes = {}
-        self.exports: Dict[str, List[ForeignExport]] = {}
+        self._exports: Dict[str, List[ForeignExport]] = {}
+        self._lock = threading.Lock()
 
     def node(self, env, build):
         """The file's node for the build directory `build` (made on first use)."""
@@ -122,8 +122,15 @@ class CompileCommands:
             entry["output"] = output
         self._entries[build].append(entry)
 
-    def add_foreign(self, env, build, nodes, export: ForeignExport):
-        """A foreign build's exported commands, read when its `nodes` are built (the file waits for them: those
-        steps must not require the file, or the two would wait for each other)."""
-        env.Depends(self.node(env, build), nodes)
-        self.exports.setdefault(build, []).append(export)
+    def add_foreign(self, build, export: ForeignExport):
+        """A foreign build whose exported commands join the file: whatever its install tree holds when the file
+        is written, and again once the build has put its tree in place (`write` after the step)."""
+        self._exports.setdefault(build, []).append(export)
+
+    def write(self, build):
+        """The file for `build`: the declared compiles and the exports found on disk now."""
+        with self._lock:
+            entries = list(self._entries.get(build, ()))
+            for export in self._exports.get(build, ()):
+                entries += _exported(export)
+            write_atomic(os.path.join(build, NAME), _render(entries))

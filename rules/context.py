@@ -78,6 +78,8 @@ def _run_step(target, source, env):
         raise SCons.Errors.BuildError(node=target[0], errstr=exc.line(), status=2, exitstatus=2) from None
     if toolchain is not None and step.config and step.rule in LINKING_RULES:
         toolchain.used(ctx.platform_of(step.config))
+    if target[0].attributes.sconsrules_exports:
+        ctx.compile_commands.write(ctx.build_dir(env))
     ctx.records_for(env).record(*_outputs(step, target))
     return 0
 
@@ -169,6 +171,11 @@ class Context:
             executor.close()
         if self._remote is not None:
             self._remote.close()
+        if self.tally.counts:
+            try:
+                cache.trim()
+            except OSError:
+                pass  # trimming is housekeeping: the next run tries again
 
     @property
     def remote_client(self):
@@ -308,19 +315,19 @@ class Context:
 
     def step_nodes(self, env, step: Step, sources, scan_paths=None, toolchain=None, export=None):
         """SCons nodes for `step`; its signature enters the action's, so any change in it rebuilds. Every step
-        but one that exports compile commands (`export`, a compdb.ForeignExport) makes compile_commands.json
-        first."""
+        makes compile_commands.json first; one that exports compile commands (`export`, a compdb.ForeignExport)
+        writes it again when done."""
         targets = step.targets()
         builder = self.builder if scan_paths is None else self.scanning_builder
         extra = {} if scan_paths is None else {"CPPPATH": list(scan_paths)}
         nodes = builder(env, targets, sources, **extra, **{STEP_SIG: step.signature()})
-        if export is None:
-            env.Requires(nodes, self.compile_commands.node(env, self.build_dir(env)))
-        else:
-            self.compile_commands.add_foreign(env, self.build_dir(env), nodes, export)
+        env.Requires(nodes, self.compile_commands.node(env, self.build_dir(env)))
+        if export is not None:
+            self.compile_commands.add_foreign(self.build_dir(env), export)
         self.steps.append(step)
         for node in nodes:
             node.attributes.sconsrules_step = step
             node.attributes.sconsrules_toolchain = toolchain
+            node.attributes.sconsrules_exports = export is not None
         self.rebuild_if_modified(env, nodes, *_outputs(step, nodes))
         return nodes

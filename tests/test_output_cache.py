@@ -95,3 +95,33 @@ def test_a_corrupt_entry_is_a_miss_not_an_error(tmp_path, capsys):
     assert "unreadable entry" in capsys.readouterr().out
     cache.store(key, str(tmp_path / "src"))
     assert cache.restore(key, str(tmp_path / "dest"), "ForeignCLib 'q'")
+
+
+def test_the_cache_is_trimmed_least_recently_used_first(tmp_path):
+    """Over its bound, entries go oldest-used first (a restore counts as a use), with the blobs only they named;
+    a blob another entry still names stays."""
+    trees = {}
+    for name in ("old", "used", "new"):
+        src = tmp_path / name
+        os.makedirs(src / "lib")
+        (src / "lib" / "shared.a").write_bytes(b"shared" * 100)
+        (src / "lib" / f"{name}.a").write_bytes(name.encode() * 10_000)
+        trees[name] = cache.key_of(name, [])
+        cache.store(trees[name], str(src))
+    for age, name in enumerate(("old", "used", "new")):
+        os.utime(entry(trees[name]), (1_000_000 + age, 1_000_000 + age))
+    assert cache.restore(trees["used"], str(tmp_path / "restored"), "x")  # now the most recently used
+    # 100,600 bytes of blobs; a bound of 80,000 trims to 90% of it: "old" alone must go
+    assert cache.trim(limit=80_000) == 30_000
+    assert not os.path.exists(entry(trees["old"]))
+    for name in ("used", "new"):
+        assert cache.restore(trees[name], str(tmp_path / f"again-{name}"), "x")
+        assert (tmp_path / f"again-{name}" / "lib" / "shared.a").read_bytes() == b"shared" * 100
+    assert cache.trim(limit=1 << 30) == 0  # under the bound: nothing to do
+
+
+def test_the_size_bound_is_read_from_the_environment(monkeypatch):
+    for text, value in (("", cache.DEFAULT_MAX), ("5G", 5 << 30), ("512M", 512 << 20), ("1000", 1000),
+                        ("lots", cache.DEFAULT_MAX)):
+        monkeypatch.setenv("SCONSRULES_OUTPUT_CACHE_MAX", text)
+        assert cache.max_bytes() == value

@@ -2,6 +2,7 @@
 comes back is verified like a fresh build (a tampered blob or result is rebuilt), a server that is down, slow or
 refusing costs one warning, a read-only client uploads nothing, and an unverified output is never uploaded."""
 import os
+import re
 import socket
 import threading
 import time
@@ -261,3 +262,36 @@ def test_every_step_of_an_example_comes_from_the_remote_cache(tmp_path, reapi_se
         binaries = [open(p.path("build", config, "chain"), "rb").read() for p in projects]
         assert binaries[0] == binaries[1]
         assert run_binary(projects[1].path("build", config, "chain"), platform).returncode == 0
+
+
+@pytest.mark.slow
+def test_the_examples_in_a_fresh_checkout_compile_nothing(tmp_path, reapi_server):
+    """Every example (OpenSSL and zlib from source, sqlite's amalgamation, C++), amd64: the second checkout, in
+    another directory with another HOME and empty local caches, compiles nothing and gets byte-identical binaries."""
+    require("zig")
+    require("make")
+    import shutil
+    from conftest import REPO
+    projects = []
+    for name in ("a", "b"):
+        project = Project(tmp_path / name / "src")
+        shutil.copytree(os.path.join(REPO, "examples"), project.path("examples"))
+        project.write("SConstruct", open(os.path.join(REPO, "SConstruct")).read().replace(
+            '["linux/amd64", "linux/arm64"]', '["linux/amd64"]'))
+        (tmp_path / name / "home").mkdir()
+        project.env = {"HOME": str(tmp_path / name / "home"),
+                       "SCONSRULES_OUTPUT_CACHE": str(tmp_path / name / "output-cache")}
+        projects.append(project)
+    first = build(projects[0], f"--remote-cache={reapi_server.url}").stdout
+    built = int(re.search(r"shared outputs: 0 from remote cache, 0 from local cache, (\d+) built", first).group(1))
+    second = build(projects[1], f"--remote-cache={reapi_server.url}", "--subcommands").stdout
+    assert f"shared outputs: {built} from remote cache, 0 from local cache, 0 built" in second, second
+    ran = [line for line in second.splitlines() if line.startswith("  ")]  # --subcommands: the commands that ran
+    assert not [line for line in ran if " cc " in line or " c++ " in line or "go build" in line or "make" in line], ran
+    top = projects[0].path("build", CONFIGS[0])
+    binaries = [os.path.relpath(os.path.join(d, f[:-len(".verify.json")]), top)
+                for d, _, files in os.walk(top) for f in files if f.endswith(".verify.json")]
+    assert len(binaries) >= 5, binaries
+    for name in binaries:
+        a, b = (open(os.path.join(p.path("build", CONFIGS[0]), name), "rb").read() for p in projects)
+        assert a == b, name

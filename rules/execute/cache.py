@@ -1,5 +1,6 @@
-"""A local cache of verified directory outputs (ForeignCLib installs), so that OpenSSL is built once per machine,
-not once per checkout or CI run.
+"""A local cache of verified outputs (ForeignCLib installs always; with a remote cache, every cacheable step's), so
+that OpenSSL is built once per machine, not once per checkout or CI run. Size-bounded: trim() evicts the least
+recently used entries after a run that used it ($SCONSRULES_OUTPUT_CACHE_MAX, default 20 GB).
 
 The layout is the Remote Execution API's, on disk: `cas/<aa>/<sha256>` holds file contents by digest, and
 `ac/<aa>/<key>.json` an action result (the tree: files with their digests, links, directories) under the key of
@@ -14,6 +15,8 @@ import hashlib
 import json
 import os
 import sys
+import tempfile
+from collections import Counter
 
 from .run import write_atomic
 from .tree import TreeWriter, UnsafeTree, entries, read_chunks, remove
@@ -97,6 +100,10 @@ def _restore(key, dest):
         raise CacheMiss(f"unsafe entry: {exc}") from None
     except OSError as exc:
         raise CacheMiss(f"cannot restore: {exc}") from None
+    try:
+        os.utime(_entry(key))  # used now: trim() evicts the least recently used first
+    except OSError:
+        pass
     return True
 
 
@@ -137,9 +144,9 @@ def store(key, src):
 def _store_blob(path):
     """Copy a file into the CAS (hashed while copied, so the name is the digest of what was stored)."""
     digest = hashlib.sha256()
-    tmp = os.path.join(cache_dir(), "cas", f"incoming.{os.getpid()}.tmp")
-    os.makedirs(os.path.dirname(tmp), exist_ok=True)
-    with open(path, "rb") as src, open(tmp, "wb") as out:
+    os.makedirs(os.path.join(cache_dir(), "cas"), exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix="incoming.", suffix=".tmp", dir=os.path.join(cache_dir(), "cas"))  # -j: unique
+    with open(path, "rb") as src, os.fdopen(fd, "wb") as out:
         for chunk in read_chunks(src):
             digest.update(chunk)
             out.write(chunk)
@@ -149,3 +156,67 @@ def _store_blob(path):
     else:
         _publish(tmp, _blob(hexdigest))
     return hexdigest
+DEFAULT_MAX = 20 << 30  # bytes of blobs kept; $SCONSRULES_OUTPUT_CACHE_MAX (e.g. 5G) changes it
+
+
+def max_bytes():
+    """The size bound: $SCONSRULES_OUTPUT_CACHE_MAX in bytes, or with a K, M or G suffix."""
+    text = os.environ.get("SCONSRULES_OUTPUT_CACHE_MAX", "").strip().upper()
+    if not text:
+        return DEFAULT_MAX
+    scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(text[-1], 1)
+    try:
+        return int(float(text.rstrip("KMG")) * scale)
+    except ValueError:
+        return DEFAULT_MAX
+
+
+def trim(limit=None):
+    """Evict least recently used entries (a restore touches its entry) until the blobs fit in `limit`, then
+    the blobs no entry names any more. Another process's use of a removed entry is a miss, never an error."""
+    limit = max_bytes() if limit is None else limit
+    sizes = {}
+    for root, _, files in os.walk(os.path.join(cache_dir(), "cas")):
+        for name in files:
+            if len(name) == 64:
+                try:
+                    sizes[name] = os.path.getsize(os.path.join(root, name))
+                except OSError:
+                    pass
+    total = sum(sizes.values())
+    if total <= limit:
+        return 0
+    entries = []
+    for root, _, files in os.walk(os.path.join(cache_dir(), "ac")):
+        for name in files:
+            path = os.path.join(root, name)
+            try:
+                with open(path, "rb") as fh:
+                    digests = {f[1] for f in json.loads(fh.read()).get("files", ())}
+                entries.append((os.stat(path).st_mtime, path, digests))
+            except (OSError, ValueError, TypeError, IndexError, AttributeError):
+                entries.append((0.0, path, set()))
+    refs: Counter = Counter(d for _, _, digests in entries for d in digests)
+    freed = 0
+    for digest in [d for d in sizes if not refs[d]]:
+        freed += _drop_blob(digest, sizes)
+    for _, path, digests in sorted(entries, key=lambda e: e[0]):
+        if total - freed <= limit * 0.9:
+            break
+        try:
+            os.remove(path)
+        except OSError:
+            continue
+        for digest in digests:
+            refs[digest] -= 1
+            if refs[digest] <= 0 and digest in sizes:
+                freed += _drop_blob(digest, sizes)
+    return freed
+
+
+def _drop_blob(digest, sizes):
+    try:
+        os.remove(_blob(digest))
+    except OSError:
+        return 0
+    return sizes.pop(digest)

@@ -133,19 +133,25 @@ class SharedOutputs:
         it and uploads are allowed."""
         self.tally.add(source or "built")
         if source != "local cache":
-            if self._file:
-                holder = tmp + ".store"
-                remove(holder)
-                os.makedirs(holder)
-                try:
-                    os.link(tmp, os.path.join(holder, FILE_ENTRY))
-                    cache.store(self.key, holder)
-                finally:
-                    remove(holder)
-            else:
-                cache.store(self.key, tmp)
+            try:
+                self._store_locally(tmp)
+            except OSError as exc:  # a full or unwritable cache costs the next build, never this one
+                sys.stdout.write(f"sconsrules: warning: {self.label}: not kept in the local cache: {exc}\n")
         if source is None and self.remote is not None and self.remote.enabled and self.remote.settings.upload:
             self._upload(tmp)
+
+    def _store_locally(self, tmp: str) -> None:
+        if not self._file:
+            cache.store(self.key, tmp)
+            return
+        holder = tmp + ".store"
+        remove(holder)
+        os.makedirs(holder)
+        try:
+            os.link(tmp, os.path.join(holder, FILE_ENTRY))
+            cache.store(self.key, holder)
+        finally:
+            remove(holder)
 
     def _upload(self, tmp: str) -> None:
         from . import reapi
