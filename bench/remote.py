@@ -72,9 +72,11 @@ def measure(name, make, runs, root, url):
     b_src, b_env = checkout(root, f"{name}-b", make)
     warm = scons(b_src, b_env, f"--remote-cache={url}")
     with_remote, without = [], []
-    for _ in range(runs):
-        with_remote.append(scons(b_src, b_env, f"--remote-cache={url}")[0])
-        without.append(scons(b_src, b_env)[0])
+    for i in range(runs):  # alternating which goes first, so that neither always runs on a warmer machine
+        pair = [lambda: with_remote.append(scons(b_src, b_env, f"--remote-cache={url}")[0]),
+                lambda: without.append(scons(b_src, b_env)[0])]
+        for run in pair if i % 2 == 0 else reversed(pair):
+            run()
     return {"cold": cold, "warm": warm, "null_remote": statistics.median(with_remote),
             "null_local": statistics.median(without)}
 
