@@ -65,9 +65,10 @@ def _run_step(target, source, env):
     shared = None
     if step.caching.shared or (step.caching.remote and ctx.remote_cache() is not None):
         root = env.Dir("#").abspath
-        key = cache.key_of(step.signature(root=root), [s.get_csig() for s in source])
+        installs = ctx.install_dirs(target[0].attributes.sconsrules_toolchain)
+        key = cache.key_of(step.signature(root, installs), [s.get_csig() for s in source])
         inputs = [s.abspath for s in source] + [i.abspath for i in target[0].implicit or ()]
-        shared = SharedOutputs(step, key, ctx.tally, ctx.remote_cache(), root, inputs)
+        shared = SharedOutputs(step, key, ctx.tally, ctx.remote_cache(), root, inputs, installs)
     try:
         toolchain = target[0].attributes.sconsrules_toolchain
         ctx.prepare(toolchain)
@@ -191,6 +192,11 @@ class Context:
                 if settings is not None:
                     self._remote = remote.RemoteCache(settings)
             return self._remote
+
+    def install_dirs(self, toolchain) -> tuple:
+        """(directory, name) of the tools a step may name by path: its C toolchain's and every Go SDK's root."""
+        dirs = tuple(toolchain.install_dirs()) if toolchain is not None else ()
+        return dirs + tuple((sdk.goroot(), "<goroot>") for sdk in self._go.values() if sdk is not None)
 
     def platform_of(self, dirname: str):
         """The platform of a configuration directory name declared in this run."""

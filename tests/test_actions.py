@@ -48,6 +48,24 @@ def test_signature_covers_what_decides_the_bytes():
     assert step(outputs=Outputs("/o/y.o")).signature() != sig
 
 
+def test_shared_keys_hold_nothing_of_this_machine(monkeypatch):
+    """With root and installs, the checkout, HOME and the tools' install directories are names: the same work in
+    another directory, under another HOME, with zig and Go installed elsewhere has the same key; a different tool
+    version (identity) or flag still changes it."""
+    def on_machine(root, home, zig, goroot, version="zig 0.14", flag="-O2"):
+        monkeypatch.setenv("HOME", home)
+        s = step(commands=(Command([f"{zig}/zig", "cc", "-c", f"{root}/x.c", flag, f"-ffile-prefix-map={root}=."],
+                                   env={"GOROOT": goroot, "LEAK": f"{home}/.cache"}),),
+                 outputs=Outputs(f"{root}/build/x.o"), identities=(version,))
+        return s.signature(root, [(zig, "<zig>"), (goroot, "<goroot>")])
+
+    here = on_machine("/home/a/src/proj", "/home/a", "/usr/lib/python3/site-packages/ziglang", "/usr/local/go")
+    assert on_machine("/ci/w/1/proj", "/root", "/opt/venv/lib/python3.12/site-packages/ziglang", "/opt/go") == here
+    assert on_machine("/home/a/src/proj", "/home/a", "/home/a/.local/ziglang", "/usr/local/go") == here  # under HOME
+    assert on_machine("/ci/w/1/proj", "/root", "/opt/z", "/opt/go", version="zig 0.15") != here
+    assert on_machine("/ci/w/1/proj", "/root", "/opt/z", "/opt/go", flag="-O3") != here
+
+
 def test_render_quotes():
     assert Command(["go", "build", "a b"], env={"CC": "zig cc"}, cwd="/m").render() == "(cd /m && CC='zig cc' go build 'a b')"
 

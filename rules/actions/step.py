@@ -162,6 +162,18 @@ class Caching:
     digest_inputs: Tuple[str, ...] = ()
 
 
+def portable(text: str, root: str, installs: Iterable[Tuple[str, str]] = ()) -> str:
+    """`text` with what differs between machines written as names: tool install directories (longest first),
+    the checkout (`<root>`) and HOME (`<home>`: leak-path policies name it, and a restored output is verified
+    against this machine's policy anyway)."""
+    for path, name in sorted(installs, key=lambda i: -len(i[0])):
+        if path.rstrip("/"):
+            text = text.replace(path.rstrip("/"), name)
+    text = text.replace(root, "<root>")
+    home = os.path.expanduser("~").rstrip("/")
+    return text.replace(home, "<home>") if home else text
+
+
 @attrs.frozen
 class Step:
     rule: str  # "StaticCLib", "GoCgoBinary"
@@ -203,9 +215,11 @@ class Step:
             return [o.stamp_path] if o.stamp_path else [f"{o.path}/{m}" for m in o.members]
         return [o.path] + ([o.path + ".verify.json"] if self.verification.report else [])
 
-    def signature(self, root: Optional[str] = None) -> str:
+    def signature(self, root: Optional[str] = None, installs: Iterable[Tuple[str, str]] = ()) -> str:
         """A digest of everything that decides the artifact's bytes; with `root`, one that does not depend on
-        where the project is checked out nor on the user's HOME (for caches shared between checkouts)."""
+        where the project is checked out, on the user's HOME, nor on where the tools named by `installs`
+        ((directory, name) pairs: their identities are signed) are installed: for caches shared between
+        checkouts and machines."""
         v = self.verification
         text = repr((self.rule, self.label, self.config, self.out, [attrs.astuple(c) for c in self.commands],
                      attrs.astuple(v.policy, filter=_signed) if v.policy else None, self.identities,
@@ -213,8 +227,5 @@ class Step:
         if self.outputs.stamp is not None:
             text += repr(self.outputs.stamp)
         if root:
-            text = text.replace(root, "<root>")
-            home = os.path.expanduser("~").rstrip("/")
-            if home:  # leak-path policies name HOME; a restored output is verified against this machine's anyway
-                text = text.replace(home, "<home>")
+            text = portable(text, root, installs)
         return hashlib.sha256(text.encode()).hexdigest()

@@ -2,7 +2,8 @@
 (shipped by BuildGrid, the `remote` extra); imported only when a remote cache is configured.
 
 The Action is what a REAPI server keys on, so it holds nothing of this machine: the Command's arguments and
-environment are the step's commands with the checkout path written `<root>` (as Step.signature(root) does), its
+environment are the step's commands with the checkout, HOME and tool install paths written as names (as
+Step.signature(root, installs) does), its
 platform properties name the configuration, the tool identities and that signature's digest, and the input root
 is a Merkle tree of the files the step reads, by sha256, at their checkout-relative paths (a file outside the
 checkout, such as a toolchain's image ID file, at `_external/<its sha256>`). Two checkouts of the same commit
@@ -12,10 +13,8 @@ import hashlib
 import os
 from typing import Dict, Iterable, List, Optional, Tuple
 
+from ..actions.step import portable
 from .tree import TreeWriter, UnsafeTree, entries, read_chunks
-
-ROOT = "<root>"
-
 
 def protos():
     from buildgrid._protos.build.bazel.remote.execution.v2 import remote_execution_pb2
@@ -101,9 +100,14 @@ def _directory(files: Dict[str, Tuple[object, bool]], links: Dict[str, str], dir
     return build(tree)
 
 
-def action(step, root: str, inputs: Iterable[str], blobs: Blobs):
-    """The Action digest of `step` run in the checkout at `root` reading the files `inputs`."""
+def action(step, root: str, inputs: Iterable[str], blobs: Blobs, installs=()):
+    """The Action digest of `step` run in the checkout at `root` reading the files `inputs`; `installs` as for
+    Step.signature."""
     pb = protos()
+
+    def text(value) -> str:
+        return portable(str(value), root, installs)
+
     files = {}
     for path in sorted(set(inputs)):
         if not os.path.isfile(path):
@@ -116,16 +120,16 @@ def action(step, root: str, inputs: Iterable[str], blobs: Blobs):
     command = pb.Command()
     for c in step.commands:
         argv = getattr(c, "argv", None) or (getattr(c, "function", ""),) + tuple(map(repr, getattr(c, "args", ())))
-        command.arguments.extend(a.replace(root, ROOT) for a in map(str, argv))
+        command.arguments.extend(map(text, argv))
         command.arguments.append("&&")
     for name, value in sorted({k: v for c in step.commands for k, v in dict(getattr(c, "env", ()) or ()).items()}.items()):
-        command.environment_variables.add(name=name, value=str(value).replace(root, ROOT))
+        command.environment_variables.add(name=name, value=text(value))
     command.output_paths.append(os.path.relpath(step.out, root))
     properties = {"sconsrules.rule": step.rule, "sconsrules.config": step.config or "",
-                  "sconsrules.signature": step.signature(root=root), "sconsrules.executor": step.executor}
+                  "sconsrules.signature": step.signature(root, installs), "sconsrules.executor": step.executor}
     properties.update((f"sconsrules.tool.{i}", str(identity)) for i, identity in enumerate(step.identities))
     for name in sorted(properties):
-        command.platform.properties.add(name=name, value=properties[name].replace(root, ROOT))
+        command.platform.properties.add(name=name, value=text(properties[name]))
     act = pb.Action(command_digest=blobs.message(command), input_root_digest=input_root)
     act.platform.CopyFrom(command.platform)
     return blobs.message(act)

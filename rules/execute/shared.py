@@ -41,9 +41,9 @@ def _size(n: int) -> str:
 
 
 class SharedOutputs:
-    def __init__(self, step, key: str, tally: Tally, remote=None, root: str = "", inputs=()) -> None:
+    def __init__(self, step, key: str, tally: Tally, remote=None, root: str = "", inputs=(), installs=()) -> None:
         self.step, self.key, self.tally, self.remote = step, key, tally, remote
-        self.root, self.inputs = root, tuple(inputs)
+        self.root, self.inputs, self.installs = root, tuple(inputs), tuple(installs)
         self.label = f"{step.rule} '{step.label}'"
         self._action = None
 
@@ -53,7 +53,7 @@ class SharedOutputs:
             from . import reapi
 
             blobs = reapi.Blobs()
-            self._action = reapi.action(self.step, self.root, self.inputs, blobs), blobs
+            self._action = reapi.action(self.step, self.root, self.inputs, blobs, self.installs), blobs
         return self._action
 
     @property

@@ -79,6 +79,11 @@ class Toolchain:
         """The Go inside this toolchain, or None to use the host's `go` (env["GO"])."""
         return None
 
+    def install_dirs(self) -> Tuple[Tuple[str, str], ...]:
+        """(directory, name) of where the toolchain is installed: its identity says which tool it is, so shared
+        cache keys write the name instead (two machines with the tool at different paths share entries)."""
+        return ()
+
     def cache_dirs(self) -> Tuple[str, ...]:
         """Directories of this machine the toolchain writes its caches to (never to appear in an artifact)."""
         return ()

@@ -71,6 +71,9 @@ class ZigToolchain(Toolchain):
         # One shared cache: musl's libc is built once per target, not once per action.
         return {"ZIG_GLOBAL_CACHE_DIR": cache, "ZIG_LOCAL_CACHE_DIR": cache}
 
+    def install_dirs(self):
+        return ((os.path.dirname(self.exe), "<zig>"),) if self.exe else ()
+
     def cache_dirs(self):
         return (zig_cache_dir(),)
 
