@@ -22,11 +22,12 @@ from .declare.foreign import ForeignCLib
 from .declare.gobinary import GoCgoBinary
 from .declare.images import ScratchImage, container_toolchain
 from .declare.pkgconfig import PkgConfigCLib
+from .declare.release import Release
 from .declare.sources import SourceArchive
 from .errors import RuleError
 from .execute import remote
 
-RULES = (StaticCLib, GoCgoBinary, ForeignCLib, PkgConfigCLib, SourceArchive, ScratchImage)
+RULES = (StaticCLib, GoCgoBinary, ForeignCLib, PkgConfigCLib, SourceArchive, ScratchImage, Release)
 OPTIONS = (
     ("--platforms", dict(dest="sconsrules_platforms", metavar="LIST", default=None,
                          help="sconsrules: platforms to build, comma-separated, e.g. linux/amd64,linux/arm64")),

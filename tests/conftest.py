@@ -212,7 +212,7 @@ instances:
 class ReapiServer:
     """A BuildGrid server on loopback (disk CAS, in-memory LRU action cache): a real REAPI endpoint."""
 
-    def __init__(self, bgd, root):
+    def __init__(self, bgd, root, config=None):
         import socket
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
@@ -222,7 +222,7 @@ class ReapiServer:
         os.makedirs(root, exist_ok=True)
         config = os.path.join(root, "buildgrid.yml")
         with open(config, "w") as fh:
-            fh.write(BUILDGRID_CONFIG.format(port=self.port, storage=self.storage))
+            fh.write((config or BUILDGRID_CONFIG).format(port=self.port, storage=self.storage))
         self.log = open(os.path.join(root, "buildgrid.log"), "w")
         self.proc = subprocess.Popen([bgd, "server", "start", config], stdout=self.log, stderr=subprocess.STDOUT)
         import time

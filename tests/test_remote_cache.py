@@ -208,16 +208,16 @@ def test_a_server_down_or_hung_costs_one_warning(tmp_path, server):
     assert took < 120
 
 
+def _server(tmp_path, config):
+    import conftest
+    return conftest.ReapiServer(conftest.bgd(), str(tmp_path / "bgd"), config)
+
+
 def test_a_server_refusing_uploads_costs_one_warning(tmp_path):
     require("zig")
     require("make")
     import conftest
-    original = conftest.BUILDGRID_CONFIG
-    conftest.BUILDGRID_CONFIG = original.replace("allow-updates: true", "allow-updates: false")
-    try:
-        server = conftest.ReapiServer(conftest.bgd(), str(tmp_path / "bgd"))
-    finally:
-        conftest.BUILDGRID_CONFIG = original
+    server = _server(tmp_path, conftest.BUILDGRID_CONFIG.replace("allow-updates: true", "allow-updates: false"))
     try:
         c = Checkouts(tmp_path)
         out = build(c.make("a"), f"--remote-cache={server.url}").stdout
@@ -225,6 +225,35 @@ def test_a_server_refusing_uploads_costs_one_warning(tmp_path):
         server.stop()
     assert out.count("warning: remote cache") == 1 and "UpdateActionResult" in out, out
     assert "2 built" in out
+
+
+def test_a_bearer_token_from_a_file_or_the_environment(tmp_path):
+    """BuildGrid with JWT authorization: without the header the cache is refused (one warning, a local build);
+    with `authorization=@file` it is used, and SCONSRULES_REMOTE_HEADER with `$VAR` serves a CI job the same."""
+    require("zig")
+    require("make")
+    import jwt
+
+    import conftest
+    secret = tmp_path / "secret"
+    secret.write_text("sconsrules-test-secret-of-32-bytes!")
+    config = conftest.BUILDGRID_CONFIG + (f"authorization:\n  method: jwt\n  secret: {secret}\n  algorithm: hs256\n")
+    token = jwt.encode({"sub": "ci", "exp": 4_102_444_800}, secret.read_text(), algorithm="HS256")
+    (tmp_path / "token").write_text(f"Bearer {token}\n")
+    server = _server(tmp_path, config)
+    try:
+        c = Checkouts(tmp_path)
+        refused = build(c.make("a"), f"--remote-cache={server.url}").stdout
+        first = build(c.make("b"), f"--remote-cache={server.url}", f"--remote-header=authorization=@{tmp_path}/token")
+        ci = c.make("c")
+        ci.env.update(SCONSRULES_REMOTE_CACHE=server.url, SCONSRULES_REMOTE_HEADER="authorization=$CACHE_TOKEN",
+                      CACHE_TOKEN=f"Bearer {token}")
+        second = build(ci)
+    finally:
+        server.stop()
+    assert refused.count("warning: remote cache") == 1 and "UNAUTHENTICATED" in refused, refused
+    assert "0 from remote cache, 0 from local cache, 2 built" in first.stdout and "warning" not in first.stdout
+    assert "2 from remote cache, 0 from local cache, 0 built" in second.stdout, second.stdout
 
 
 def test_remote_options_are_checked_before_any_rule(tmp_path):

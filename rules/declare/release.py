@@ -1,0 +1,157 @@
+"""Release: what a release engineer hands over, made from verified binaries: for every platform a deterministic
+`<name>_<version>_<os>_<arch>.tar.gz` (the platform's binaries and the given files under one top directory),
+and a SHA256SUMS over them, in build/release/<name>/.
+
+The archives' timestamps are the epoch: $SOURCE_DATE_EPOCH when set, else the last commit's committer time,
+read from the checkout's git objects (a packed commit asks `git`). The epoch is part of the steps' commands, so
+a new commit rebuilds the archives and the same commit gives the same bytes anywhere.
+"""
+import os
+import re
+import subprocess
+import zlib
+from typing import Optional
+
+import attrs
+
+from ..actions import Call, Outputs, tmp_of
+from . import attributes as declare
+from .rule import Rule
+
+VERSION = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.+_~-]*$")
+
+
+def _version(inst, attribute, value):
+    if not isinstance(value, str) or not VERSION.match(value):
+        raise declare.AttributeError_(f"version must be a string like '1.4.0' (letters, digits, . + _ ~ -), not "
+                                      f"{declare.describe(value)}")
+
+
+@attrs.frozen
+class ReleaseAttrs:
+    name: str
+    binaries: tuple = attrs.field(default=(), converter=declare.node_list)
+    version: str = attrs.field(default=None, validator=_version)
+    files: tuple = attrs.field(default=(), converter=declare.node_list)
+
+
+def _git_dir(start: str) -> Optional[str]:
+    path = start
+    while True:
+        candidate = os.path.join(path, ".git")
+        if os.path.isdir(candidate):
+            return candidate
+        parent = os.path.dirname(path)
+        if parent == path:
+            return None
+        path = parent
+
+
+def _head(git: str) -> Optional[str]:
+    with open(os.path.join(git, "HEAD")) as fh:
+        head = fh.read().strip()
+    if not head.startswith("ref: "):
+        return head
+    ref = head[5:]
+    try:
+        with open(os.path.join(git, ref)) as fh:
+            return fh.read().strip()
+    except FileNotFoundError:
+        pass
+    try:
+        with open(os.path.join(git, "packed-refs")) as fh:
+            for line in fh:
+                parts = line.split()
+                if len(parts) == 2 and parts[1] == ref:
+                    return parts[0]
+    except FileNotFoundError:
+        pass
+    return None
+
+
+def last_commit_time(start: str) -> Optional[int]:
+    """The committer time of HEAD in the git checkout holding `start`, or None outside one (or before the first
+    commit). A loose commit object is read directly (no process in the read phase); a packed one asks git."""
+    git = _git_dir(start)
+    if git is None:
+        return None
+    try:
+        sha = _head(git)
+        if not sha or not re.fullmatch(r"[0-9a-f]{40}", sha):
+            return None
+        loose = os.path.join(git, "objects", sha[:2], sha[2:])
+        if os.path.isfile(loose):
+            with open(loose, "rb") as fh:
+                text = zlib.decompress(fh.read()).decode("utf-8", "replace")
+            found = re.search(r"^committer .* (\d+) [+-]\d{4}$", text, re.M)
+            return int(found.group(1)) if found else None
+    except (OSError, zlib.error, ValueError):
+        return None
+    proc = subprocess.run(["git", "--git-dir", git, "log", "-1", "--format=%ct"], capture_output=True, text=True)
+    return int(proc.stdout.strip()) if proc.returncode == 0 and proc.stdout.strip().isdigit() else None
+
+
+class Release(Rule):
+    kind = "Release"
+    Attributes = ReleaseAttrs
+
+    def analyze(self):
+        a = self.attrs
+        if a.version is None:
+            raise self.error("version is required", "e.g. version='1.4.0'")
+        self.binaries = []
+        for node in a.binaries:
+            step = getattr(getattr(node, "attributes", None), "sconsrules_step", None)
+            if step is None or step.rule != "GoCgoBinary":
+                raise self.error(f"binaries: {declare.describe(node)} is not a node returned by GoCgoBinary",
+                                 "pass what GoCgoBinary returned (all its platforms)")
+            self.binaries.append((node, step))
+        if not self.binaries:
+            raise self.error("binaries must name at least one GoCgoBinary")
+        self.files = [self.env.File(f) if isinstance(f, str) else f for f in a.files]
+        for f in self.files:
+            if not os.path.isfile(f.srcnode().abspath) and not getattr(f, "has_builder", lambda: False)():
+                raise self.error(f"files: {f.path} does not exist", "paths are relative to the SConscript")
+        self.epoch = self._epoch()
+
+    def _epoch(self) -> int:
+        text = self.env.get("ENV", {}).get("SOURCE_DATE_EPOCH") or os.environ.get("SOURCE_DATE_EPOCH")
+        if text:
+            if not str(text).isdigit():
+                raise self.error(f"SOURCE_DATE_EPOCH must be whole seconds since 1970, not {text!r}")
+            return int(text)
+        found = last_commit_time(self.srcdir.abspath)
+        if found is None:
+            raise self.error("the archives need a fixed time: SOURCE_DATE_EPOCH is not set and this is not a git "
+                             "checkout with a commit", "export SOURCE_DATE_EPOCH=$(date +%s), or commit first")
+        return found
+
+    def returned(self):
+        a = self.attrs
+        out = os.path.join(self.ctx.build_dir(self.env), "release", self.name)
+        by_platform: dict = {}
+        for node, step in self.binaries:
+            by_platform.setdefault(step.policy.platform, []).append((node, step))
+        archives = []
+        for platform, binaries in sorted(by_platform.items(), key=lambda item: str(item[0])):
+            arch = platform.arch + platform.info.variant
+            top = f"{self.name}_{a.version}_{platform.os}_{arch}"
+            members = [(os.path.basename(n.abspath), n.abspath, s.policy) for n, s in binaries]
+            members += [(os.path.basename(f.abspath), f.abspath, None) for f in self.files]
+            names = [m[0] for m in members]
+            clash = sorted({n for n in names if names.count(n) > 1})
+            if clash:
+                raise self.error(f"[{platform}] two members would be named {clash[0]} in {top}.tar.gz",
+                                 "give binaries and files distinct names")
+            path = os.path.join(out, top + ".tar.gz")
+            step = self.step(None, f"archive {top}.tar.gz",
+                             [Call("sconsrules.execute.release:pack",
+                                   (self.name, tmp_of(path), top, tuple(members), self.epoch))], Outputs(path))
+            archives.append(self.nodes(step, [n for n, _ in binaries] + self.files)[0])
+        sums = os.path.join(out, "SHA256SUMS")
+        step = self.step(None, "SHA256SUMS", [Call("sconsrules.execute.release:checksums",
+                                                   (tmp_of(sums), tuple(n.abspath for n in archives)))],
+                         Outputs(sums))
+        nodes = archives + [self.nodes(step, archives)[0]]
+        self.env.Alias(self.name, nodes)
+        return nodes

@@ -1,0 +1,60 @@
+"""The work of a Release: deterministic archives of verified binaries, and the checksums over them.
+
+An archive's bytes depend only on its members' bytes and names and on the epoch: entries sorted, one top
+directory, every mtime the epoch, uid/gid 0 without names, modes 0755 (executables and directories) or 0644,
+ustar format, and a gzip header without name or time. Each binary is verified again with its own policy just
+before it is packed: what goes into a release is what was verified, not whatever sits at the path now.
+"""
+import gzip
+import hashlib
+import io
+import os
+import tarfile
+
+from ..errors import RuleError
+from ..verify import verify_file
+from .run import write_atomic
+from .tree import read_chunks
+
+RULE = "Release"
+
+
+def _info(name, epoch, mode, size=0, kind=tarfile.REGTYPE):
+    info = tarfile.TarInfo(name)
+    info.mtime, info.mode, info.size, info.type = epoch, mode, size, kind
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    return info
+
+
+def pack(label, out, top, members, epoch):
+    """Write the archive `out`: `members` are (name inside `top`, path, policy or None to copy as it is)."""
+    for name, path, policy in members:
+        if policy is not None:
+            report = verify_file(path, policy)
+            if not report.ok:
+                first = report.failures[0]
+                raise RuleError(RULE, label, f"{name}: verify failed: {first.check}: {first.reason}",
+                                "the binary changed since it was built: build it again")
+    raw = io.BytesIO()
+    with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=9) as gz:
+        with tarfile.open(fileobj=gz, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+            tar.addfile(_info(top + "/", epoch, 0o755, kind=tarfile.DIRTYPE))
+            for name, path, policy in sorted(members):
+                mode = 0o755 if policy is not None or os.access(path, os.X_OK) else 0o644
+                with open(path, "rb") as fh:
+                    tar.addfile(_info(f"{top}/{name}", epoch, mode, os.fstat(fh.fileno()).st_size), fh)
+    with open(out, "wb") as fh:
+        fh.write(raw.getvalue())
+
+
+def checksums(out, archives):
+    """SHA256SUMS in the format `sha256sum -c` reads: one `<hex>  <name>` line per archive, sorted by name."""
+    lines = []
+    for path in sorted(archives, key=os.path.basename):
+        digest = hashlib.sha256()
+        with open(path, "rb") as fh:
+            for chunk in read_chunks(fh):
+                digest.update(chunk)
+        lines.append(f"{digest.hexdigest()}  {os.path.basename(path)}\n")
+    write_atomic(out, "".join(lines))

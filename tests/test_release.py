@@ -1,0 +1,98 @@
+"""Release: deterministic per-platform archives of verified binaries, and SHA256SUMS over them."""
+import hashlib
+import os
+import subprocess
+import tarfile
+
+import pytest
+
+from conftest import Project, require, run_binary
+
+RELEASE = ('env = Environment(tools=["default", "sconsrules"], SCONSRULES_PLATFORMS=["linux/amd64", "linux/arm64"])\n'
+           'SConscript("SConscript", exports="env")\n'
+           'env.Release("hello-release", binaries=hello, version="1.2.0", files=["README.md"])\n')
+
+
+def checkout(path):
+    project = Project(path)
+    project.copy_example("hello-cgo")
+    project.write("SConscript", project.read("SConscript").replace("env.GoCgoBinary(", "hello = env.GoCgoBinary(")
+                  + 'Return("hello")\n')
+    project.write("SConstruct", RELEASE.replace('SConscript("SConscript", exports="env")',
+                                                'hello = SConscript("SConscript", exports="env")'))
+    return project
+
+
+@pytest.mark.integration
+def test_release_archives_are_the_same_bytes_from_any_checkout(tmp_path):
+    """Two checkouts at paths of different lengths, another umask: byte-identical archives and SHA256SUMS; the
+    entries sorted under one top directory, with the epoch as mtime, uid/gid 0, normalized modes; sha256sum -c
+    accepts the sums; the packed arm64 binary runs."""
+    require("zig")
+    epoch = "1700000000"
+    a = checkout(tmp_path / "a")
+    b = checkout(tmp_path / "a-much-longer-directory-name" / "b")
+    a.scons("hello-release", env={"SOURCE_DATE_EPOCH": epoch})
+    old = os.umask(0o077)
+    try:
+        b.scons("hello-release", env={"SOURCE_DATE_EPOCH": epoch})
+    finally:
+        os.umask(old)
+    names = ["hello-release_1.2.0_linux_amd64.tar.gz", "hello-release_1.2.0_linux_arm64.tar.gz", "SHA256SUMS"]
+    for name in names:
+        assert open(a.path("build", "release", "hello-release", name), "rb").read() == \
+            open(b.path("build", "release", "hello-release", name), "rb").read(), name
+    out = a.path("build", "release", "hello-release")
+    assert subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=out, capture_output=True).returncode == 0
+    with tarfile.open(os.path.join(out, names[1])) as tar:
+        members = tar.getmembers()
+        assert [m.name for m in members] == ["hello-release_1.2.0_linux_arm64", "hello-release_1.2.0_linux_arm64/README.md",
+                                             "hello-release_1.2.0_linux_arm64/hello-cgo"]
+        assert {(m.mtime, m.uid, m.gid, m.uname, m.gname) for m in members} == {(int(epoch), 0, 0, "", "")}
+        assert [oct(m.mode) for m in members] == ["0o755", "0o644", "0o755"]
+        tar.extractall(tmp_path / "x", filter="data")
+    binary = tmp_path / "x" / "hello-release_1.2.0_linux_arm64" / "hello-cgo"
+    assert binary.read_bytes() == open(a.path("build", "linux-arm64-musl-zig", "hello-cgo"), "rb").read()
+    assert run_binary(str(binary), "linux/arm64").returncode == 0
+    # a new epoch (a new commit) rebuilds the archives; the same one rebuilds nothing
+    assert a.scons("hello-release", env={"SOURCE_DATE_EPOCH": epoch}).steps() == []
+    a.scons("hello-release", env={"SOURCE_DATE_EPOCH": "1700000001"})
+    assert hashlib.sha256(open(os.path.join(out, names[0]), "rb").read()).hexdigest() not in \
+        open(b.path("build", "release", "hello-release", "SHA256SUMS")).read()
+
+
+@pytest.mark.integration
+def test_the_epoch_is_the_last_commit_without_source_date_epoch(tmp_path):
+    require("zig")
+    require("git")
+    a = checkout(tmp_path / "a")
+    env = {"SOURCE_DATE_EPOCH": None, "GIT_AUTHOR_DATE": "1600000000 +0000", "GIT_COMMITTER_DATE": "1600000000 +0000",
+           "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@example.invalid"}
+    none = a.scons("hello-release", env=env, check=False)
+    assert none.returncode == 2 and "Release 'hello-release': the archives need a fixed time" in none.stderr
+    assert "Traceback" not in none.output
+    git_env = {**os.environ, **{k: v for k, v in env.items() if v}}
+    subprocess.run(["git", "init", "-q"], cwd=a.root, check=True, env=git_env)
+    subprocess.run(["git", "add", "-A"], cwd=a.root, check=True, env=git_env)
+    subprocess.run(["git", "commit", "-q", "-m", "x"], cwd=a.root, check=True, env=git_env)
+    a.scons("hello-release", env=env)
+    with tarfile.open(a.path("build", "release", "hello-release", "hello-release_1.2.0_linux_amd64.tar.gz")) as tar:
+        assert {m.mtime for m in tar.getmembers()} == {1600000000}
+    subprocess.run(["git", "gc", "-q"], cwd=a.root, check=True, env=git_env)  # packed: read through git itself
+    from sconsrules.declare.release import last_commit_time
+    assert last_commit_time(a.root) == 1600000000
+
+
+@pytest.mark.unit
+def test_release_attributes_are_checked(analysis):
+    a = analysis
+    a.write("main.go", "package main\n\nfunc main() {}\n")
+    a.write("go.mod", "module example.com/x\n\ngo 1.22\n")
+    for call, message in (
+            ("env.Release('r1', binaries=[], version='1.0')", "Release 'r1': binaries must name at least one GoCgoBinary"),
+            ("env.Release('r2', binaries=[File('main.go')], version='1.0')", "is not a node returned by GoCgoBinary"),
+            ("env.Release('r3', binaries=env.GoCgoBinary('app', package='.'), version='1 0')",
+             "Release 'r3': version must be a string like '1.4.0'"),
+    ):
+        assert message in a.error(call)
