@@ -220,11 +220,11 @@ class ReapiServer:
         self.url = f"grpc://127.0.0.1:{self.port}"
         self.storage = os.path.join(root, "cas")
         os.makedirs(root, exist_ok=True)
-        config = os.path.join(root, "buildgrid.yml")
-        with open(config, "w") as fh:
+        config_file = os.path.join(root, "buildgrid.yml")
+        with open(config_file, "w") as fh:
             fh.write((config or BUILDGRID_CONFIG).format(port=self.port, storage=self.storage))
         self.log = open(os.path.join(root, "buildgrid.log"), "w")
-        self.proc = subprocess.Popen([bgd, "server", "start", config], stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen([bgd, "server", "start", config_file], stdout=self.log, stderr=subprocess.STDOUT)
         import time
         deadline = time.time() + 60
         while time.time() < deadline:
