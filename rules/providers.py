@@ -23,6 +23,20 @@ def _unique_last(items):
 
 
 @attrs.frozen
+class Component:
+    """One C library as a binary's dependency manifest records it (execute/manifest.py): what is known when the
+    SConscripts are read (`facts`: version, license, source URLs and sha256, build system), and files whose
+    content the record digests when it is made (`files`: a library's own sources; `archives_in`: a directory
+    whose `.a` files it resolved to)."""
+
+    kind: str
+    name: str
+    facts: tuple = ()  # (key, value) pairs, value a string or a tuple of strings
+    files: tuple = ()
+    archives_in: str = ""
+
+
+@attrs.frozen
 class CcInfo:
     includes: tuple = ()  # directories (absolute paths), searched in order
     defines: tuple = ()
@@ -36,6 +50,7 @@ class CcInfo:
     flag_files: tuple = ()  # response files of compile flags (File nodes), for `@file` on compile lines
     cxx: bool = False  # C++ code is in the closure: the final link needs the C++ runtime
     install_roots: tuple = ()  # DESTDIR trees of foreign builds (where a dependent's cmake may find them)
+    components: tuple = ()  # Component records of every library in the closure, for the dependency manifest
 
     def scan_paths(self, *extra):
         return tuple(i for i in self.includes if i not in self.generated_includes) + extra
@@ -54,6 +69,7 @@ class CcInfo:
             flag_files=_unique_first(f for info in infos for f in info.flag_files),
             cxx=any(info.cxx for info in infos),
             install_roots=_unique_first(r for info in infos for r in info.install_roots),
+            components=_unique_first(c for info in infos for c in info.components),
         )
 
     @property

@@ -53,8 +53,12 @@ def test_go_cgo_binary_links_the_transitive_archives_statically(analysis):
     assert [n.abspath for n in nodes] == [a.path("build", "linux-amd64-musl-zig", "app"),
                                           a.path("build", "linux-arm64-musl-zig", "app")]
     build = [s for s in a.steps("GoCgoBinary") if s.config == "linux-arm64-musl-zig"][0]
-    check, command = build.commands
+    check, manifest, command = build.commands
     listing, link_policy, config, cdeps = check.args
+    components, facts, root, cc, obj = manifest.args
+    assert manifest.function == "sconsrules.execute.manifest:compile_object" and manifest.runs_commands
+    assert [(c.kind, c.name) for c in components] == [("StaticCLib", "b"), ("StaticCLib", "a")]
+    assert dict(facts)["platform"] == "linux/arm64" and obj == build.out + ".deps.o" and root == a.root
     assert check.function == "sconsrules.execute.golinks:check" and check.runs_commands
     assert list(listing.argv[:5]) == [a.go_exe, "list", "-deps", "-tags", "netgo,osusergo,musl"] and listing.argv[-1] == "."
     assert dict(listing.env)["GOARCH"] == "arm64" and config == "linux-arm64-musl-zig" and cdeps == ("b",)
@@ -68,7 +72,8 @@ def test_go_cgo_binary_links_the_transitive_archives_statically(analysis):
     assert env["CC"] == f"{a.zig_exe} cc -target aarch64-linux-musl"
     assert env["GOARCH"] == "arm64" and env["GOOS"] == "linux" and env["CGO_ENABLED"] == "1"
     assert env["GOFLAGS"] == "" and env["GOTOOLCHAIN"] == "local" and env["GOENV"] == "off"
-    assert env["CGO_LDFLAGS"] == f"{out}/libb.a {out}/liba.a -lm"  # each library before what it needs
+    # each library before what it needs; the manifest's object after them
+    assert env["CGO_LDFLAGS"] == f"{out}/libb.a {out}/liba.a {out}/app.deps.o -lm"
     assert f"-I{a.root}/a/include" in env["CGO_CPPFLAGS"] and "-DA_API=1" in env["CGO_CPPFLAGS"]
     assert env["CGO_CFLAGS"] == env["CGO_CXXFLAGS"] == "-O2"
     assert env["CXX"] == f"{a.zig_exe} c++ -target aarch64-linux-musl"  # also when no C++ is known at read time
@@ -339,7 +344,7 @@ def test_cxx_sources_compile_with_the_cxx_driver_and_link_its_runtime(analysis):
     assert cxx.commands[0].argv[:2] == (a.zig_exe, "c++") and cxx.commands[0].argv[-1] == "-std=c++17"
     assert "-Wall" in c.commands[0].argv and "-Wall" in cxx.commands[0].argv
     ldflags = dict(a.step("GoCgoBinary").commands[-1].env)["CGO_LDFLAGS"]
-    assert ldflags.endswith("libm.a -lc++")
+    assert ldflags.endswith("libm.a " + a.path("build", "linux-amd64-musl-zig", "app.deps.o") + " -lc++")
 
 
 def test_musl_gcc_refuses_cxx_at_read_time(analysis):

@@ -228,3 +228,11 @@ def test_tls_example_handshakes_on_five_more_platforms(tls_five, tls_server, pla
         from sconsrules.verify import Policy, verify_file
         report = verify_file(tls_five.path("build", config, "_foreign", archive), Policy(Platform.parse(platform)))
         assert report.ok and report.summary["members"] > 0, (archive, report.failures)
+    # the stripped binary says what it was built from: OpenSSL and zlib with versions, licenses, source digests
+    from sconsrules.verify.manifest import read
+    deps = read(binary)
+    libraries = {lib["name"]: lib for lib in deps["libraries"]}
+    assert deps["platform"] == platform and deps["toolchain"].startswith("zig ")
+    assert (libraries["openssl"]["version"], libraries["openssl"]["license"]) == ("3.0.20", "Apache-2.0")
+    assert libraries["openssl"]["source_sha256"] == "c80a01dfc70ece4dc21168932c37739042d404d46ccc81a5986dd75314ecda6f"
+    assert (libraries["z"]["version"], libraries["z"]["source"]) == ("1.2.13", "zlib-1.2.13.dfsg")

@@ -9,7 +9,7 @@ import attrs
 
 from ..actions import Caching, Outputs, Verification, commands, tmp_of
 from ..errors import RuleError
-from ..providers import CcInfo
+from ..providers import CcInfo, Component
 from . import attributes as declare
 from .rule import Rule
 
@@ -102,5 +102,6 @@ class StaticCLib(Rule):
         step = self.step(config, "archive", [archive_], Outputs(archive), Verification(policy), caching=PURE)
         node = self.nodes(step, objects + image, config, provides=True)[0]
         own = CcInfo(includes=self.includes, defines=a.defines, headers=self.hdrs, archives=(node,),
-                     linkopts=(a.linkopts,) if a.linkopts else (), cxx=self.cxx)
+                     linkopts=(a.linkopts,) if a.linkopts else (), cxx=self.cxx,
+                     components=(Component(self.kind, self.name, files=tuple(f.abspath for f in self.srcs + self.hdrs)),))
         return CcInfo.merge(own, deps)

@@ -6,13 +6,15 @@ DESTDIR into the step's temporary directory under a fixed runtime prefix (/usr/l
 build-machine path is compiled into the library (OpenSSL compiles OPENSSLDIR, ENGINESDIR and MODULESDIR into libcrypto). The
 declared outputs are then verified as musl archives of the right machine before they take their place.
 """
+import hashlib
 import os
+from typing import Optional
 
 import attrs
 
 from ..actions import Caching, Outputs, Verification, commands, tmp_of
 from ..compdb import ForeignExport
-from ..providers import CcInfo
+from ..providers import CcInfo, Component
 from . import attributes as declare
 from .images import context_files
 from .rule import Rule
@@ -42,6 +44,11 @@ def _install_prefix(inst, attribute, value):
                                       f"not {declare.describe(value)}")
 
 
+def _text(inst, attribute, value):
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise declare.AttributeError_(f"{attribute.name} must be a non-empty string, not {declare.describe(value)}")
+
+
 @attrs.frozen
 class ForeignAttrs:
     name: str
@@ -61,6 +68,8 @@ class ForeignAttrs:
     install_prefix: str = attrs.field(default="/usr/local", validator=_install_prefix)
     cxx: bool = attrs.field(default=False, converter=declare.boolean("cxx"))  # a C++ library: links need its runtime
     verify: tuple = attrs.field(default=None, converter=declare.relaxations)
+    version: Optional[str] = attrs.field(default=None, validator=_text)  # recorded in dependency manifests
+    license: Optional[str] = attrs.field(default=None, validator=_text)  # an SPDX expression, e.g. "Apache-2.0"
 
 
 class ForeignCLib(Rule):
@@ -131,4 +140,18 @@ class ForeignCLib(Rule):
         own = CcInfo(includes=includes, defines=a.defines, headers=tuple(nodes), archives=tuple(nodes),
                      linkopts=(a.linkopts,) if a.linkopts else (), generated_includes=includes, install_roots=(out,),
                      cxx=a.cxx)
+        own = attrs.evolve(own, components=(self._component(a, args),))
         return CcInfo.merge(own, deps)
+
+    def _component(self, a, args):
+        """This library in a dependency manifest: version and license as declared, the source archive's name,
+        URLs and sha256 (a local source directory: its files' digest), the build system and a digest of its
+        arguments."""
+        facts = [("build", a.build), ("args_sha256", hashlib.sha256(repr(
+            (a.configure_command, tuple(args), a.make_args, a.make_targets, a.install_targets, a.env)).encode()).hexdigest())]
+        facts += [(k, v) for k, v in (("version", a.version), ("license", a.license)) if v]
+        spec = getattr(self.source_nodes[0].attributes, "sconsrules_source_spec", None) if self.source_nodes else None
+        if spec is not None:
+            facts += [("source", spec.name), ("source_sha256", spec.sha256), ("source_urls", tuple(spec.urls))]
+            return Component(self.kind, self.name, tuple(facts))
+        return Component(self.kind, self.name, tuple(facts), files=tuple(n.abspath for n in self.source_nodes))

@@ -10,7 +10,7 @@ from typing import Optional
 import attrs
 import SCons.Node
 
-from ..actions import Caching, Outputs, Verification, commands, tmp_of
+from ..actions import Call, Caching, Outputs, Verification, commands, tmp_of
 from ..configure.config import target_platforms, toolchain_name
 from ..configure.toolchains.go import module_fetch_env
 from ..providers import CcInfo
@@ -103,7 +103,9 @@ class GoCgoBinary(Rule):
                     + self.ctx.prefix_map_flags(self.env)
                     # An image's system headers can change while its compiler's version (all Go asks) does not.
                     + [f"-DSCONSRULES_TOOLCHAIN={hashlib.sha256(config.toolchain_identity.encode()).hexdigest()[:16]}"])
-        ldflags = list(cc.link_args()) + list(cc.flat_linkopts)
+        out = os.path.join(self.outdir(config), self.name)
+        manifest = self._manifest(config, cc, go, out + ".deps.o")
+        ldflags = list(cc.link_args()) + [out + ".deps.o"] + list(cc.flat_linkopts)
         cxx = tc.cxx(plat)
         hint = None
         if cc.cxx or self.own_cxx:
@@ -118,7 +120,6 @@ class GoCgoBinary(Rule):
                     "and say which runtime it links with cxx_runtime=")
         cxx = cxx or commands.missing_compiler(f"[{config}] a Go package in the build has C++ sources, and "
                                                f"{tc.cxx_missing()} (hint: use toolchain='zig')")
-        out = os.path.join(self.outdir(config), self.name)
         pkg = a.package if a.package.startswith(".") else "./" + a.package
         env = commands.cgo_env(plat, tc.cc(plat), cxx, cppflags, tc.default_copts(plat), ldflags)
         # The files this platform's build compiles: one excluded by a build constraint never rebuilds it.
@@ -144,16 +145,26 @@ class GoCgoBinary(Rule):
         # What the cgo compiles read beyond the package (Go's cache does not see it): headers, response
         # files of flags, the image. Archives are left out: a .c edit relinks without recompiling cgo code.
         digest_inputs = tuple(n.abspath for n in list(cc.headers) + list(cc.flag_files) + list(tc.sources()))
-        step = self.step(config, f"go build {pkg}", [check, build], Outputs(out),
+        step = self.step(config, f"go build {pkg}", [check, manifest, build], Outputs(out),
                          Verification(policy, prechecks=prechecks, report=True, hint=hint),
                          identities=(config.toolchain_identity, go.identity()), passenv={**go.passenv(), **tc.env(plat)},
                          mounts=(self.module.root,), caching=Caching(remote=True, digest_env="CGO_CPPFLAGS",
                                                                          digest_inputs=digest_inputs))
         sources = ([self.env.File(f) for f in inputs] + list(cc.archives) + list(cc.headers) + list(cc.flag_files)
-                   + extra)
+                   + extra + [self.env.File(f) for c in cc.components for f in c.files])
         node = self.nodes(step, sources, config, scan_paths=cc.scan_paths())[0]
         self.ctx.registry.binaries.append((node, self, config))
         return node
+
+    def _manifest(self, config, cc, go, obj):
+        """The command that compiles the dependency manifest (verify/manifest.py) into `obj`, which the link
+        takes: what every C library of the closure is, the toolchain and the platform. It runs in the go build
+        step, before go build, so the manifest is made exactly when the binary is linked."""
+        facts = {"binary": self.name, "platform": str(config.platform), "toolchain": config.toolchain_identity,
+                 "go": go.identity()}
+        return Call("sconsrules.execute.manifest:compile_object",
+                    (cc.components, tuple(sorted(facts.items())), self.env.Dir("#").abspath,
+                     tuple(config.toolchain.cc(config.platform)), obj), runs_commands=True)
 
     def _download_modules(self, config, go, image):
         """Fetching modules is its own step, the only one given the network; go.sum verifies what arrives.

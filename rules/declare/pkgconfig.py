@@ -16,7 +16,7 @@ import subprocess
 import attrs
 
 from ..actions import Outputs, Verification, commands, tmp_of
-from ..providers import CcInfo
+from ..providers import CcInfo, Component
 from . import attributes as declare
 from .rule import Rule
 
@@ -111,4 +111,5 @@ class PkgConfigCLib(Rule):
                              "at a musl sysroot, use an image that has one, or build it with ForeignCLib")),
                          identities=identities, passenv={}, mounts=tuple(search))
         cflags, libs = self.nodes(step, list(tc.sources()), config, provides=True)
-        return CcInfo(archives=(libs,), flag_files=(cflags,))
+        return CcInfo(archives=(libs,), flag_files=(cflags,),
+                      components=(Component(self.kind, self.name, (("module", a.module),), archives_in=out),))

@@ -85,6 +85,7 @@ class SourceArchive(Rule):
                              Outputs(dest, kind="tree", stamp=f"{spec.sha256} {spec.strip_prefix}"))
             node = self.nodes(step, [])[0]
             node.attributes.sconsrules_source_dir = dest
+            node.attributes.sconsrules_source_spec = spec  # what a dependency manifest says of the sources
             return node
 
         return self.ctx.memo(("SourceArchive", dest), make)

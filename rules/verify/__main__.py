@@ -9,6 +9,8 @@ import sys
 from ..configure.platform import Platform
 from .checks import Policy, verify_file
 from .errors import MalformedInput
+from .manifest import SECTION, BadManifest
+from .manifest import read as read_manifest
 
 
 def _platform(text):
@@ -65,7 +67,10 @@ def main(argv=None):
                         help="a directory of the build machine that must not appear in the file "
                              "(repeatable; default: $HOME, wherever this command runs)")
     parser.add_argument("-q", "--quiet", action="store_true", help="print failures only")
-    parser.add_argument("--json", action="store_true", help="print a JSON report of every check")
+    parser.add_argument("--json", action="store_true", help="print a JSON report of every check (with each "
+                                                                "binary's dependency manifest)")
+    parser.add_argument("--deps", action="store_true", help="print what each binary was built from: its dependency "
+                                                            "manifest (C libraries, toolchain) and its Go modules")
     parser.add_argument("files", nargs="+", metavar="FILE")
     args = parser.parse_args(argv)
     leak_paths = args.leak_path if args.leak_path is not None else [os.path.expanduser("~")]
@@ -84,16 +89,54 @@ def main(argv=None):
             continue
         if not report.ok:
             status = max(status, 1)
-        reports.append(report.to_json())
-        if args.json or (args.quiet and report.ok):
+        data = report.to_json()
+        deps, deps_error = _manifest(path) if args.deps or args.json else (None, None)
+        if deps is not None or deps_error:
+            data["deps"] = deps if deps is not None else {"error": deps_error}
+        reports.append(data)
+        if args.json or (args.quiet and report.ok and not args.deps):
             continue
         print(f"{'ok' if report.ok else 'FAIL':4}  {path}  {_describe(report, args.platform)}")
         for f in report.failures:
             print(f"      {f.check}: {f.reason}: {f.evidence}")
+        if args.deps:
+            for line in _deps_lines(deps, deps_error, data.get("summary", {}).get("go")):
+                print(f"      {line}")
     if args.json:
         json.dump(reports, sys.stdout, indent=1)
         print()
     return status
+
+
+def _manifest(path):
+    """(the dependency manifest or None, why it could not be read or None)."""
+    try:
+        return read_manifest(path), None
+    except BadManifest as exc:
+        return None, str(exc)
+    except OSError as exc:
+        return None, exc.strerror
+
+
+def _deps_lines(deps, error, go):
+    if error:
+        yield f"deps: unreadable manifest: {error}"
+    elif deps is None:
+        yield f"deps: no {SECTION} section (not built by sconsrules, or before manifests)"
+    else:
+        yield (f"deps: {deps.get('binary', '?')} for {deps.get('platform', '?')}, toolchain {deps.get('toolchain', '?')}, "
+               f"{deps.get('go', '?')}")
+        for lib in deps.get("libraries", ()):
+            if not isinstance(lib, dict):
+                continue
+            what = " ".join(str(lib[k]) for k in ("version", "license") if lib.get(k))
+            source = f" source {lib['source']} sha256 {lib.get('source_sha256', '?')}" if lib.get("source") else ""
+            digest = f" sources sha256 {lib['sources_sha256']}" if lib.get("sources_sha256") else ""
+            archives = "".join(f" {a.get('name')} sha256 {a.get('sha256')}" for a in lib.get("archives", ())
+                               if isinstance(a, dict))
+            yield f"C  {lib.get('kind', '?')} {lib.get('name', '?')} {what}{source}{digest}{archives}".replace("  ", " ")
+    for module in (go or {}).get("deps", ()):
+        yield f"Go {module.get('path', '?')} {module.get('version', '')}".rstrip()
 
 
 def run(argv=None):
