@@ -43,7 +43,7 @@ def c_source(data: bytes) -> str:
 
 def compile_object(components, facts, root, cc, out, *, run, who):
     """Write the manifest's C file beside `out` and compile it there with the toolchain's `cc`."""
-    source = out + ".c"
+    source = os.path.splitext(out)[0] + ".c"
     with open(source, "w") as fh:
         fh.write(c_source(encode(record(components, facts, root))))
     try:
