@@ -236,3 +236,13 @@ def test_tls_example_handshakes_on_five_more_platforms(tls_five, tls_server, pla
     assert (libraries["openssl"]["version"], libraries["openssl"]["license"]) == ("3.0.20", "Apache-2.0")
     assert libraries["openssl"]["source_sha256"] == "c80a01dfc70ece4dc21168932c37739042d404d46ccc81a5986dd75314ecda6f"
     assert (libraries["z"]["version"], libraries["z"]["source"]) == ("1.2.13", "zlib-1.2.13.dfsg")
+    # ... and so does its SBOM: OpenSSL as a component with its version, license and tarball hash
+    import subprocess
+    import sys
+    from sbom_check import valid_cyclonedx
+    bom = valid_cyclonedx(subprocess.run([sys.executable, "-m", "sconsrules.verify", "--sbom", binary],
+                                         capture_output=True, text=True).stdout)
+    openssl, = [c for c in bom["components"] if c["name"] == "openssl"]
+    assert openssl["version"] == "3.0.20" and openssl["licenses"] == [{"expression": "Apache-2.0"}]
+    assert openssl["purl"].startswith("pkg:generic/openssl@3.0.20?checksum=sha256:c80a01dfc70e")
+    assert {"alg": "SHA-256", "content": libraries["openssl"]["source_sha256"]} in openssl["hashes"]

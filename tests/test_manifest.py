@@ -55,6 +55,13 @@ def test_stripped_binaries_of_two_architectures_carry_their_manifest(project):
                                text=True)
         assert shown.returncode == 0 and "stripped" in shown.stdout
         assert f"deps: chain for {platform}, toolchain zig" in shown.stdout and "C StaticCLib base sources sha256" in shown.stdout
+        # the SBOM made from the binary alone: schema-valid CycloneDX 1.6 listing both C libraries
+        sbom = subprocess.run([sys.executable, "-m", "sconsrules.verify", "--sbom", binary], capture_output=True,
+                              text=True)
+        from sbom_check import valid_cyclonedx
+        bom = valid_cyclonedx(sbom.stdout)
+        assert sorted(c["name"] for c in bom["components"]) == ["base", "mid"]
+        assert bom["dependencies"][0]["ref"] == "binary:chain" and len(bom["dependencies"][0]["dependsOn"]) == 2
     # a changed library source changes the record (and the binary); the other library's digest stays
     before = read(project.path("build", "linux-amd64-musl-zig", "chain"))["libraries"]
     project.write("c/base/base.c", project.read("c/base/base.c") + "\nint base_extra(void) { return 1; }\n")

@@ -38,12 +38,19 @@ def test_release_archives_are_the_same_bytes_from_any_checkout(tmp_path):
         b.scons("hello-release", env={"SOURCE_DATE_EPOCH": epoch})
     finally:
         os.umask(old)
-    names = ["hello-release_1.2.0_linux_amd64.tar.gz", "hello-release_1.2.0_linux_arm64.tar.gz", "SHA256SUMS"]
+    names = ["hello-release_1.2.0_linux_amd64.tar.gz", "hello-release_1.2.0_linux_arm64.tar.gz", "SHA256SUMS",
+             "hello-release_1.2.0_linux_amd64.hello-cgo.cdx.json", "hello-release_1.2.0_linux_arm64.hello-cgo.cdx.json"]
     for name in names:
         assert open(a.path("build", "release", "hello-release", name), "rb").read() == \
             open(b.path("build", "release", "hello-release", name), "rb").read(), name
     out = a.path("build", "release", "hello-release")
-    assert subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=out, capture_output=True).returncode == 0
+    check = subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=out, capture_output=True, text=True)
+    assert check.returncode == 0 and check.stdout.count(": OK") == 4  # the archives and the SBOMs
+    from sbom_check import valid_cyclonedx
+    with open(os.path.join(out, names[4])) as fh:
+        bom = valid_cyclonedx(fh.read())
+    assert bom["metadata"]["component"]["name"] == "hello-cgo"
+    assert {p["value"] for p in bom["metadata"]["properties"]} >= {"linux/arm64"}
     with tarfile.open(os.path.join(out, names[1])) as tar:
         members = tar.getmembers()
         assert [m.name for m in members] == ["hello-release_1.2.0_linux_arm64", "hello-release_1.2.0_linux_arm64/README.md",

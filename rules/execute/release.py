@@ -8,11 +8,15 @@ before it is packed: what goes into a release is what was verified, not whatever
 import gzip
 import hashlib
 import io
+import json
 import os
 import tarfile
 
 from ..errors import RuleError
 from ..verify import verify_file
+from ..verify.manifest import BadManifest
+from ..verify.manifest import read as read_manifest
+from ..verify.sbom import cyclonedx
 from .run import write_atomic
 from .tree import read_chunks
 
@@ -27,15 +31,20 @@ def _info(name, epoch, mode, size=0, kind=tarfile.REGTYPE):
     return info
 
 
+def _verified(label, name, path, policy):
+    report = verify_file(path, policy)
+    if not report.ok:
+        first = report.failures[0]
+        raise RuleError(RULE, label, f"{name}: verify failed: {first.check}: {first.reason}",
+                        "the binary changed since it was built: build it again")
+    return report
+
+
 def pack(label, out, top, members, epoch):
     """Write the archive `out`: `members` are (name inside `top`, path, policy or None to copy as it is)."""
     for name, path, policy in members:
         if policy is not None:
-            report = verify_file(path, policy)
-            if not report.ok:
-                first = report.failures[0]
-                raise RuleError(RULE, label, f"{name}: verify failed: {first.check}: {first.reason}",
-                                "the binary changed since it was built: build it again")
+            _verified(label, name, path, policy)
     raw = io.BytesIO()
     with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=9) as gz:
         with tarfile.open(fileobj=gz, mode="w", format=tarfile.USTAR_FORMAT) as tar:
@@ -58,3 +67,16 @@ def checksums(out, archives):
                 digest.update(chunk)
         lines.append(f"{digest.hexdigest()}  {os.path.basename(path)}\n")
     write_atomic(out, "".join(lines))
+
+
+def sbom(label, name, path, policy, out):
+    """The CycloneDX SBOM of the verified binary at `path`, from its Go build info and dependency manifest."""
+    report = _verified(label, name, path, policy)
+    try:
+        deps = read_manifest(path)
+    except BadManifest as exc:
+        raise RuleError(RULE, label, f"{name}: its dependency manifest is unreadable: {exc}") from None
+    with open(path, "rb") as fh:
+        data = fh.read()
+    document = cyclonedx(name, data, report.summary.get("go"), deps)
+    write_atomic(out, json.dumps(document, indent=1, sort_keys=True) + "\n")

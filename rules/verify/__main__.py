@@ -11,6 +11,7 @@ from .checks import Policy, verify_file
 from .errors import MalformedInput
 from .manifest import SECTION, BadManifest
 from .manifest import read as read_manifest
+from .sbom import cyclonedx
 
 
 def _platform(text):
@@ -71,8 +72,12 @@ def main(argv=None):
                                                                 "binary's dependency manifest)")
     parser.add_argument("--deps", action="store_true", help="print what each binary was built from: its dependency "
                                                             "manifest (C libraries, toolchain) and its Go modules")
+    parser.add_argument("--sbom", action="store_true", help="print the CycloneDX 1.6 SBOM of one binary (from its Go "
+                                                            "build info and dependency manifest) instead of a report")
     parser.add_argument("files", nargs="+", metavar="FILE")
     args = parser.parse_args(argv)
+    if args.sbom and len(args.files) != 1:
+        parser.error("--sbom takes one FILE")
     leak_paths = args.leak_path if args.leak_path is not None else [os.path.expanduser("~")]
     policy = Policy(platform=args.platform, static=args.static, libc=args.libc, stripped=args.stripped,
                     go=args.cgo or args.trimpath, cgo=args.cgo, trimpath=args.trimpath,
@@ -89,6 +94,16 @@ def main(argv=None):
             continue
         if not report.ok:
             status = max(status, 1)
+        if args.sbom:
+            deps, deps_error = _manifest(path)
+            if deps_error:
+                print(f"FAIL  {path}: dependency manifest: {deps_error}", file=sys.stderr)
+                return 2
+            with open(path, "rb") as fh:
+                json.dump(cyclonedx(os.path.basename(path), fh.read(), report.summary.get("go"), deps), sys.stdout,
+                          indent=1, sort_keys=True)
+            print()
+            return status
         data = report.to_json()
         deps, deps_error = _manifest(path) if args.deps or args.json else (None, None)
         if deps is not None or deps_error:
