@@ -62,13 +62,13 @@ def _outputs(step: Step, targets):
 def _run_step(target, source, env):
     step = target[0].attributes.sconsrules_step
     ctx = Context.of(env)
-    shared = None
-    if step.caching.shared or (step.caching.remote and ctx.remote_cache() is not None):
+    shared, remote_cache = None, ctx.remote_cache()
+    if step.caching.shared or (step.caching.remote and remote_cache is not None):
         root = env.Dir("#").abspath
         installs = ctx.install_dirs(target[0].attributes.sconsrules_toolchain)
         key = cache.key_of(step.signature(root, installs), [s.get_csig() for s in source])
         inputs = [s.abspath for s in source] + [i.abspath for i in target[0].implicit or ()]
-        shared = SharedOutputs(step, key, ctx.tally, ctx.remote_cache(), root, inputs, installs)
+        shared = SharedOutputs(step, key, ctx.tally, remote_cache, root, inputs, installs)
     try:
         toolchain = target[0].attributes.sconsrules_toolchain
         ctx.prepare(toolchain)
@@ -172,7 +172,7 @@ class Context:
             executor.close()
         if self._remote is not None:
             self._remote.close()
-        if self.tally.counts:
+        if self.tally.counts["built"] or self.tally.counts["remote cache"]:  # stored something: may be over
             try:
                 cache.trim()
             except OSError:

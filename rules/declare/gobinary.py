@@ -104,8 +104,9 @@ class GoCgoBinary(Rule):
                     # An image's system headers can change while its compiler's version (all Go asks) does not.
                     + [f"-DSCONSRULES_TOOLCHAIN={hashlib.sha256(config.toolchain_identity.encode()).hexdigest()[:16]}"])
         out = os.path.join(self.outdir(config), self.name)
-        manifest = self._manifest(config, cc, go, out + ".deps.o")
-        ldflags = list(cc.link_args()) + [out + ".deps.o"] + list(cc.flat_linkopts)
+        manifest_object = out + ".deps.o"
+        manifest = self._manifest(config, cc, go, manifest_object)
+        ldflags = list(cc.link_args()) + [manifest_object] + list(cc.flat_linkopts)
         cxx = tc.cxx(plat)
         hint = None
         if cc.cxx or self.own_cxx:

@@ -98,8 +98,6 @@ class Release(Rule):
 
     def analyze(self):
         a = self.attrs
-        if a.version is None:
-            raise self.error("version is required", "e.g. version='1.4.0'")
         self.binaries = []
         for node in a.binaries:
             step = getattr(getattr(node, "attributes", None), "sconsrules_step", None)

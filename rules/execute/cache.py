@@ -156,6 +156,8 @@ def _store_blob(path):
     else:
         _publish(tmp, _blob(hexdigest))
     return hexdigest
+
+
 DEFAULT_MAX = 20 << 30  # bytes of blobs kept; $SCONSRULES_OUTPUT_CACHE_MAX (e.g. 5G) changes it
 
 

@@ -14,7 +14,8 @@ import os
 from typing import Dict, Iterable, List, Optional, Tuple
 
 from ..actions.step import portable
-from .tree import TreeWriter, UnsafeTree, entries, read_chunks
+from .tree import TreeWriter, UnsafeTree, entries, file_sha256
+
 
 def protos():
     from buildgrid._protos.build.bazel.remote.execution.v2 import remote_execution_pb2
@@ -27,12 +28,7 @@ def digest_of(data: bytes):
 
 
 def file_digest(path: str):
-    h, size = hashlib.sha256(), 0
-    with open(path, "rb") as fh:
-        for chunk in read_chunks(fh):
-            h.update(chunk)
-            size += len(chunk)
-    return protos().Digest(hash=h.hexdigest(), size_bytes=size)
+    return protos().Digest(hash=file_sha256(path), size_bytes=os.path.getsize(path))
 
 
 def _bytes(message) -> bytes:
@@ -118,11 +114,10 @@ def action(step, root: str, inputs: Iterable[str], blobs: Blobs, installs=()):
         files[name] = (digest, bool(os.stat(path).st_mode & 0o100))
     input_root = blobs.message(_directory(files, {}, (), blobs))
     command = pb.Command()
-    for c in step.commands:
-        argv = getattr(c, "argv", None) or (getattr(c, "function", ""),) + tuple(map(repr, getattr(c, "args", ())))
-        command.arguments.extend(map(text, argv))
+    for c in step.commands:  # a Call's argv is its function's name (its arguments are in the signature)
+        command.arguments.extend(map(text, c.argv))
         command.arguments.append("&&")
-    for name, value in sorted({k: v for c in step.commands for k, v in dict(getattr(c, "env", ()) or ()).items()}.items()):
+    for name, value in sorted({k: v for c in step.commands for k, v in dict(c.env).items()}.items()):
         command.environment_variables.add(name=name, value=text(value))
     command.output_paths.append(os.path.relpath(step.out, root))
     properties = {"sconsrules.rule": step.rule, "sconsrules.config": step.config or "",

@@ -6,7 +6,6 @@ ustar format, and a gzip header without name or time. Each binary is verified ag
 before it is packed: what goes into a release is what was verified, not whatever sits at the path now.
 """
 import gzip
-import hashlib
 import io
 import json
 import os
@@ -18,7 +17,7 @@ from ..verify.manifest import BadManifest
 from ..verify.manifest import read as read_manifest
 from ..verify.sbom import cyclonedx
 from .run import write_atomic
-from .tree import read_chunks
+from .tree import file_sha256
 
 RULE = "Release"
 
@@ -61,11 +60,7 @@ def checksums(out, archives):
     """SHA256SUMS in the format `sha256sum -c` reads: one `<hex>  <name>` line per archive, sorted by name."""
     lines = []
     for path in sorted(archives, key=os.path.basename):
-        digest = hashlib.sha256()
-        with open(path, "rb") as fh:
-            for chunk in read_chunks(fh):
-                digest.update(chunk)
-        lines.append(f"{digest.hexdigest()}  {os.path.basename(path)}\n")
+        lines.append(f"{file_sha256(path)}  {os.path.basename(path)}\n")
     write_atomic(out, "".join(lines))
 
 
