@@ -7,13 +7,13 @@ warning, after which steps build locally. Nothing it returns is trusted: blobs a
 match their digests, and the step verifies restored outputs like fresh ones (perform.py).
 """
 import os
-import sys
 import threading
 import uuid
 from typing import Dict, Iterator, Optional
 from urllib.parse import urlsplit
 
 from . import reapi
+from .perform import emit
 
 SMALL = 1 << 20  # blobs up to this size travel in batch calls; larger ones through ByteStream
 CHUNK = 1 << 20
@@ -92,17 +92,20 @@ class RemoteCache:
     # -- plumbing ------------------------------------------------------------------------------------------
 
     def _connect(self):
-        if self._stubs is None:
-            import grpc
-            from buildgrid._protos.build.bazel.remote.execution.v2 import remote_execution_pb2_grpc as rg
-            from buildgrid._protos.google.bytestream import bytestream_pb2_grpc as bg
+        with self._lock:  # steps ask from several threads (-j): one channel per run
+            return self._stubs or self._open()
 
-            s = self.settings
-            options = [("grpc.max_receive_message_length", 64 << 20), ("grpc.max_send_message_length", 64 << 20)]
-            self._channel = (grpc.secure_channel(s.target, grpc.ssl_channel_credentials(), options) if s.tls
-                             else grpc.insecure_channel(s.target, options))
-            self._stubs = (rg.ActionCacheStub(self._channel), rg.ContentAddressableStorageStub(self._channel),
-                           bg.ByteStreamStub(self._channel))
+    def _open(self):
+        import grpc
+        from buildgrid._protos.build.bazel.remote.execution.v2 import remote_execution_pb2_grpc as rg
+        from buildgrid._protos.google.bytestream import bytestream_pb2_grpc as bg
+
+        s = self.settings
+        options = [("grpc.max_receive_message_length", 64 << 20), ("grpc.max_send_message_length", 64 << 20)]
+        self._channel = (grpc.secure_channel(s.target, grpc.ssl_channel_credentials(), options) if s.tls
+                         else grpc.insecure_channel(s.target, options))
+        self._stubs = (rg.ActionCacheStub(self._channel), rg.ContentAddressableStorageStub(self._channel),
+                       bg.ByteStreamStub(self._channel))
         return self._stubs
 
     def _metadata(self):
@@ -123,9 +126,8 @@ class RemoteCache:
             if not self.enabled:
                 return
             self.enabled = False
-        sys.stdout.write(f"sconsrules: warning: remote cache {self.settings.url}: {cause}; building locally for the "
-                         "rest of this run\n")
-        sys.stdout.flush()
+        emit(f"sconsrules: warning: remote cache {self.settings.url}: {cause}; building locally for the rest of "
+             "this run")
 
     def close(self) -> None:
         if self._channel is not None:

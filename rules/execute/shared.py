@@ -5,12 +5,12 @@ exactly like a fresh build, and calls `reject` when it fails, so a bad entry cos
 Uploads happen only for outputs this run built and verified; never for a restored, failed or unverified one.
 """
 import os
-import sys
 import threading
 from collections import Counter
 from typing import Optional
 
 from . import cache
+from .perform import emit
 from .tree import remove
 
 SOURCES = ("remote cache", "local cache", "built")
@@ -125,8 +125,7 @@ class SharedOutputs:
         remove(tmp)
 
     def _warn(self, text: str) -> None:
-        sys.stdout.write(f"sconsrules: warning: {self.label}: {text}; building instead\n")
-        sys.stdout.flush()
+        emit(f"sconsrules: warning: {self.label}: {text}; building instead")
 
     def store(self, tmp: str, source: Optional[str]) -> None:
         """After verification: keep the output locally (unless it came from there), upload it if this run built
@@ -136,7 +135,7 @@ class SharedOutputs:
             try:
                 self._store_locally(tmp)
             except OSError as exc:  # a full or unwritable cache costs the next build, never this one
-                sys.stdout.write(f"sconsrules: warning: {self.label}: not kept in the local cache: {exc}\n")
+                emit(f"sconsrules: warning: {self.label}: not kept in the local cache: {exc}")
         if source is None and self.remote is not None and self.remote.enabled and self.remote.settings.upload:
             self._upload(tmp)
 
