@@ -1,4 +1,6 @@
-"""Validating SBOMs against the official CycloneDX schema, as cyclonedx-python-lib ships it."""
+"""Validating SBOMs: CycloneDX against its official schema, as cyclonedx-python-lib ships it; SPDX 2.3 with the
+SPDX project's own spdx-tools (its parser reads the JSON into the 2.3 model, its validator checks the document
+and its relationships)."""
 import json
 
 
@@ -9,3 +11,15 @@ def valid_cyclonedx(text):
     error = JsonStrictValidator(SchemaVersion.V1_6).validate_str(text)
     assert error is None, f"not valid CycloneDX 1.6: {error}"
     return json.loads(text)
+
+
+def valid_spdx(text):
+    """The parsed document; AssertionError with spdx-tools' complaints when it is not a valid SPDX 2.3 document."""
+    from spdx_tools.spdx.parser.jsonlikedict.json_like_dict_parser import JsonLikeDictParser
+    from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
+    data = json.loads(text)
+    assert data.get("spdxVersion") == "SPDX-2.3", data.get("spdxVersion")
+    document = JsonLikeDictParser().parse(data)
+    problems = [m.validation_message for m in validate_full_spdx_document(document, "SPDX-2.3")]
+    assert not problems, f"not valid SPDX 2.3: {problems}"
+    return data

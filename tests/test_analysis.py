@@ -53,10 +53,9 @@ def test_go_cgo_binary_links_the_transitive_archives_statically(analysis):
     assert [n.abspath for n in nodes] == [a.path("build", "linux-amd64-musl-zig", "app"),
                                           a.path("build", "linux-arm64-musl-zig", "app")]
     build = [s for s in a.steps("GoCgoBinary") if s.config == "linux-arm64-musl-zig"][0]
-    check, manifest, command = build.commands
-    listing, link_policy, config, cdeps = check.args
-    components, facts, root, cc, obj = manifest.args
-    assert manifest.function == "sconsrules.execute.manifest:compile_object" and manifest.runs_commands
+    check, command = build.commands
+    listing, link_policy, config, cdeps, manifest = check.args
+    components, facts, root, cc, obj = manifest
     assert [(c.kind, c.name) for c in components] == [("StaticCLib", "b"), ("StaticCLib", "a")]
     assert dict(facts)["platform"] == "linux/arm64" and obj == build.out + ".deps.o" and root == a.root
     assert check.function == "sconsrules.execute.golinks:check" and check.runs_commands

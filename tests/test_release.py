@@ -39,18 +39,23 @@ def test_release_archives_are_the_same_bytes_from_any_checkout(tmp_path):
     finally:
         os.umask(old)
     names = ["hello-release_1.2.0_linux_amd64.tar.gz", "hello-release_1.2.0_linux_arm64.tar.gz", "SHA256SUMS",
-             "hello-release_1.2.0_linux_amd64.hello-cgo.cdx.json", "hello-release_1.2.0_linux_arm64.hello-cgo.cdx.json"]
+             "hello-release_1.2.0_linux_amd64.hello-cgo.cdx.json", "hello-release_1.2.0_linux_arm64.hello-cgo.cdx.json",
+             "hello-release_1.2.0_linux_arm64.hello-cgo.spdx.json"]
     for name in names:
         assert open(a.path("build", "release", "hello-release", name), "rb").read() == \
             open(b.path("build", "release", "hello-release", name), "rb").read(), name
     out = a.path("build", "release", "hello-release")
     check = subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=out, capture_output=True, text=True)
-    assert check.returncode == 0 and check.stdout.count(": OK") == 4  # the archives and the SBOMs
+    assert check.returncode == 0 and check.stdout.count(": OK") == 6  # the archives and the SBOMs
     from sbom_check import valid_cyclonedx
     with open(os.path.join(out, names[4])) as fh:
         bom = valid_cyclonedx(fh.read())
     assert bom["metadata"]["component"]["name"] == "hello-cgo"
     assert {p["value"] for p in bom["metadata"]["properties"]} >= {"linux/arm64"}
+    from sbom_check import valid_spdx
+    with open(os.path.join(out, names[5])) as fh:
+        document = valid_spdx(fh.read())
+    assert document["creationInfo"]["created"] == "2023-11-14T22:13:20Z"
     with tarfile.open(os.path.join(out, names[1])) as tar:
         members = tar.getmembers()
         assert [m.name for m in members] == ["hello-release_1.2.0_linux_arm64", "hello-release_1.2.0_linux_arm64/README.md",

@@ -88,9 +88,15 @@ LINK_LIST_MARK = "SCONSRULES-LINK"
 LINK_LIST_SEP = "\x1f"
 # One line per package: "cgo" when it imports "C" (cdeps no package can call are said to be unused), else "-";
 # then, for a package with cgo link flags: import path, module@version, directory, the flags (${SRCDIR} expanded).
+# A cgo package of a required module (one with a version) adds a line of the C files it compiles, for the
+# dependency manifest: import path, module@version, directory, the files.
 LINK_LIST_TEMPLATE = (LINK_LIST_MARK + " {{if .CgoFiles}}cgo{{else}}-{{end}}{{if .CgoLDFLAGS}}\t{{.ImportPath}}\t"
                       "{{with .Module}}{{.Path}}{{with .Version}}@{{.}}{{end}}{{end}}\t{{.Dir}}\t"
-                      '{{join .CgoLDFLAGS "' + LINK_LIST_SEP + '"}}{{end}}')
+                      '{{join .CgoLDFLAGS "' + LINK_LIST_SEP + '"}}{{end}}'
+                      "{{if .CgoFiles}}{{with .Module}}{{if .Version}}\n" + LINK_LIST_MARK + "-C\t{{$.ImportPath}}\t"
+                      "{{.Path}}@{{.Version}}\t{{$.Dir}}\t{{join $.CFiles \"" + LINK_LIST_SEP + "\"}}" + LINK_LIST_SEP
+                      + "{{join $.CXXFiles \"" + LINK_LIST_SEP + "\"}}" + LINK_LIST_SEP
+                      + "{{join $.HFiles \"" + LINK_LIST_SEP + "\"}}{{end}}{{end}}{{end}}")
 
 
 def go_link_inputs(go: str, package: str, tags: Iterable[str], cwd: str, platform,
@@ -102,10 +108,12 @@ def go_link_inputs(go: str, package: str, tags: Iterable[str], cwd: str, platfor
                    env=dict(env, **go_env(workspace)), cwd=cwd)
 
 
-def check_link_inputs(listing: Command, policy, config: str, cdeps: Sequence[str] = ()) -> Call:
+def check_link_inputs(listing: Command, policy, config: str, cdeps: Sequence[str] = (), manifest=None) -> Call:
     """Verify the archives and objects `listing` names before the link (execute/golinks.py); warn when `cdeps`
-    (the target's names) are given to a build in which no package imports "C"."""
-    return Call("sconsrules.execute.golinks:check", (listing, policy, config, tuple(cdeps)), runs_commands=True)
+    (the target's names) are given to a build in which no package imports "C"; then make the dependency
+    manifest from `manifest` (execute/manifest.py:compile_object's arguments) and the listing."""
+    return Call("sconsrules.execute.golinks:check", (listing, policy, config, tuple(cdeps), manifest),
+                runs_commands=True)
 
 
 def go_mod_download(go: str, module_root: str, workspace: Optional[str] = None) -> Command:
@@ -207,6 +215,7 @@ if ! "$pc" --exists --print-errors "$module" 2>"$tmp/pkg-config.err"; then
 fi
 cflags=$("$pc" --static --cflags "$module") || fail "$pc --static --cflags $module failed"
 libs=$("$pc" --static --libs "$module") || fail "$pc --static --libs $module failed"
+"$pc" --modversion "$module" >"$tmp/modversion.txt" 2>/dev/null || : >"$tmp/modversion.txt"
 : >"$tmp/cflags.rsp"
 : >"$tmp/libs.rsp"
 : >"$tmp/origins.txt"

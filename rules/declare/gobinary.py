@@ -10,10 +10,11 @@ from typing import Optional
 import attrs
 import SCons.Node
 
-from ..actions import Call, Caching, Outputs, Verification, commands, tmp_of
+from ..actions import Caching, Outputs, Verification, commands, tmp_of
 from ..configure.config import target_platforms, toolchain_name
 from ..configure.toolchains.go import module_fetch_env
 from ..providers import CcInfo
+from ..verify.manifest import RECORD_FORMAT
 from . import attributes as declare
 from .gosrc import BuildContext, GoSourceError, find_module_root, read_module
 from .clib import C_SUFFIXES, CXX_SUFFIXES
@@ -105,7 +106,6 @@ class GoCgoBinary(Rule):
                     + [f"-DSCONSRULES_TOOLCHAIN={hashlib.sha256(config.toolchain_identity.encode()).hexdigest()[:16]}"])
         out = os.path.join(self.outdir(config), self.name)
         manifest_object = out + ".deps.o"
-        manifest = self._manifest(config, cc, go, manifest_object)
         ldflags = list(cc.link_args()) + [manifest_object] + list(cc.flat_linkopts)
         cxx = tc.cxx(plat)
         hint = None
@@ -137,7 +137,8 @@ class GoCgoBinary(Rule):
                                   self.module.root, env, plat, work)
         link_policy = self.policy(plat, cxx_runtime=tc.cxx_runtime())
         check = commands.check_link_inputs(commands.go_link_inputs(go.exe, pkg, a.gotags, self.module.root, plat, work),
-                                           link_policy, config.dirname, list(dict.fromkeys(d.name for d in self.cdeps)))
+                                           link_policy, config.dirname, list(dict.fromkeys(d.name for d in self.cdeps)),
+                                           manifest=self._manifest(config, cc, go, manifest_object))
         policy = self.policy(plat, static=a.static, stripped=a.strip, go=True, cgo=True, trimpath=True,
                              leak_paths=self.ctx.leak_paths(self.env, go, tc), leak_dwarf=a.strip)
         # cdeps archives are checked again before the link: a foreign or glibc-built archive fails with the
@@ -146,7 +147,7 @@ class GoCgoBinary(Rule):
         # What the cgo compiles read beyond the package (Go's cache does not see it): headers, response
         # files of flags, the image. Archives are left out: a .c edit relinks without recompiling cgo code.
         digest_inputs = tuple(n.abspath for n in list(cc.headers) + list(cc.flag_files) + list(tc.sources()))
-        step = self.step(config, f"go build {pkg}", [check, manifest, build], Outputs(out),
+        step = self.step(config, f"go build {pkg}", [check, build], Outputs(out),
                          Verification(policy, prechecks=prechecks, report=True, hint=hint),
                          identities=(config.toolchain_identity, go.identity()), passenv={**go.passenv(), **tc.env(plat)},
                          mounts=(self.module.root,), caching=Caching(remote=True, digest_env="CGO_CPPFLAGS",
@@ -158,14 +159,14 @@ class GoCgoBinary(Rule):
         return node
 
     def _manifest(self, config, cc, go, obj):
-        """The command that compiles the dependency manifest (verify/manifest.py) into `obj`, which the link
-        takes: what every C library of the closure is, the toolchain and the platform. It runs in the go build
-        step, before go build, so the manifest is made exactly when the binary is linked."""
+        """What compiling the dependency manifest (verify/manifest.py) into `obj`, which the link takes, needs:
+        every C library of the closure, the toolchain and the platform. The link-input check makes it, with the
+        C of required modules that its go list finds, in the go build step: it is made exactly when the binary
+        is linked."""
         facts = {"binary": self.name, "platform": str(config.platform), "toolchain": config.toolchain_identity,
-                 "go": go.identity()}
-        return Call("sconsrules.execute.manifest:compile_object",
-                    (cc.components, tuple(sorted(facts.items())), self.env.Dir("#").abspath,
-                     tuple(config.toolchain.cc(config.platform)), obj), runs_commands=True)
+                 "go": go.identity(), "format": RECORD_FORMAT}
+        return (cc.components, tuple(sorted(facts.items())), self.env.Dir("#").abspath,
+                tuple(config.toolchain.cc(config.platform)), obj)
 
     def _download_modules(self, config, go, image):
         """Fetching modules is its own step, the only one given the network; go.sum verifies what arrives.

@@ -1,7 +1,7 @@
 """Release: what a release engineer hands over, made from verified binaries: for every platform a deterministic
-`<name>_<version>_<os>_<arch>.tar.gz` (the platform's binaries and the given files under one top directory), a
-CycloneDX SBOM per binary (`<that top>.<binary>.cdx.json`, from the binary's own records), and a SHA256SUMS over
-all of them, in build/release/<name>/.
+`<name>_<version>_<os>_<arch>.tar.gz` (the platform's binaries and the given files under one top directory),
+CycloneDX and SPDX SBOMs per binary (`<that top>.<binary>.cdx.json` and `.spdx.json`, from the binary's own
+records), and a SHA256SUMS over all of them, in build/release/<name>/.
 
 The archives' timestamps are the epoch: $SOURCE_DATE_EPOCH when set, else the last commit's committer time,
 read from the checkout's git objects (a packed commit asks `git`). The epoch is part of the steps' commands, so
@@ -149,12 +149,13 @@ class Release(Rule):
             archives.append(self.nodes(step, [n for n, _ in binaries] + self.files)[0])
             for node, binary_step in binaries:
                 binary = os.path.basename(node.abspath)
-                document = os.path.join(out, f"{top}.{binary}.cdx.json")
-                step = self.step(None, f"SBOM {top}.{binary}.cdx.json",
-                                 [Call("sconsrules.execute.release:sbom",
-                                       (self.name, binary, node.abspath, binary_step.policy, tmp_of(document)))],
-                                 Outputs(document))
-                archives.append(self.nodes(step, [node])[0])
+                for form, suffix in (("cyclonedx", "cdx.json"), ("spdx", "spdx.json")):
+                    document = os.path.join(out, f"{top}.{binary}.{suffix}")
+                    step = self.step(None, f"SBOM {top}.{binary}.{suffix}",
+                                     [Call("sconsrules.execute.release:sbom",
+                                           (self.name, binary, node.abspath, binary_step.policy, form, self.epoch,
+                                            tmp_of(document)))], Outputs(document))
+                    archives.append(self.nodes(step, [node])[0])
         sums = os.path.join(out, "SHA256SUMS")
         step = self.step(None, "SHA256SUMS", [Call("sconsrules.execute.release:checksums",
                                                    (tmp_of(sums), tuple(n.abspath for n in archives)))],

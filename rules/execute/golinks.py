@@ -8,6 +8,7 @@ import os
 from ..actions.commands import LINK_LIST_MARK as MARK, LINK_LIST_SEP as SEP
 from ..errors import RuleError
 from ..verify import MalformedInput, verify_file
+from .manifest import compile_object
 from .perform import emit
 
 
@@ -40,8 +41,22 @@ def parse(output):
     return cgo, found
 
 
-def check(listing, policy, config, cdeps=(), *, run, who):
-    """Run `listing` (go list) through the step's executor and verify every archive and object it names."""
+def module_c_files(output):
+    """[(import path, module@version, directory, [file names])] of the cgo packages of required modules: the C
+    a module compiles itself, which the dependency manifest records."""
+    found = []
+    for line in output.splitlines():
+        if line.startswith(MARK + "-C\t"):
+            fields = line.split("\t")
+            if len(fields) == 5:
+                found.append((fields[1], fields[2], fields[3], [f for f in fields[4].split(SEP) if f]))
+    return found
+
+
+def check(listing, policy, config, cdeps=(), manifest=None, *, run, who):
+    """Run `listing` (go list) through the step's executor and verify every archive and object it names; then,
+    given `manifest` (execute/manifest.py:compile_object's arguments), make the dependency manifest, with the
+    C that required modules compile or link (the same listing says which)."""
     code, output = run(listing)
     if code != 0:
         lines = [line for line in output.splitlines() if not line.startswith(MARK)]
@@ -69,3 +84,11 @@ def check(listing, policy, config, cdeps=(), *, run, who):
                                 "a prebuilt archive must be a musl build for this platform: see whether the module "
                                 "offers one under another build tag (`musl` is on by default), or build the library "
                                 "from source with ForeignCLib")
+    if manifest is not None:
+        modules = module_c_files(output)
+        for import_path, module, directory, flags in packages:
+            if "@" in module:
+                modules.append((import_path, module, directory, [os.path.relpath(p, directory)
+                                                                 for p in link_inputs(flags, directory)
+                                                                 if os.path.isfile(p)]))
+        compile_object(*manifest, modules=modules, run=run, who=who)

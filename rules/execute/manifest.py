@@ -3,6 +3,7 @@ its cdeps carry and the files they name (digested now), as a C object the toolch
 """
 import hashlib
 import os
+import re
 
 from ..actions import Command
 from ..errors import RuleError
@@ -23,6 +24,9 @@ def _library(component, root):
         base = os.path.commonpath(list(component.files)) if component.kind == "ForeignCLib" else root
         entry["sources_sha256"] = _sources_digest(component.files, base if os.path.isdir(base) else root)
     if component.archives_in:
+        version = _modversion(component)
+        if version:
+            entry["version"] = version
         found = []
         for top, _, names in os.walk(component.archives_in):
             found += [os.path.join(top, n) for n in names if n.endswith(".a")]
@@ -31,8 +35,82 @@ def _library(component, root):
     return entry
 
 
-def record(components, facts, root):
-    return dict(dict(facts), format=1, libraries=[_library(c, root) for c in components])
+def _modversion(component):
+    """The version pkg-config gave for a PkgConfigCLib's module (its resolve step writes it), or None."""
+    try:
+        with open(os.path.join(component.archives_in, "modversion.txt"), "rb") as fh:
+            text = fh.read(200).decode("utf-8", "replace").strip()
+    except OSError:
+        return None
+    return text if re.fullmatch(r"[0-9A-Za-z.+_~:-]{1,64}", text) else None
+
+
+# C libraries Go modules carry as source (an amalgamation compiled by cgo): how to read their version, and
+# their license as the SPDX list names it.
+EMBEDDED = (
+    ("sqlite", "blessing", re.compile(rb'^#define SQLITE_VERSION +"([0-9][0-9.]*)"', re.M)),
+    ("zstd", "BSD-3-Clause OR GPL-2.0-only", re.compile(rb"^#define ZSTD_VERSION_MAJOR +(\d+)\s+#define ZSTD_VERSION_MINOR +(\d+)\s+"
+                        rb"#define ZSTD_VERSION_RELEASE +(\d+)", re.M)),
+)
+SCAN_BYTES = 4 << 20
+
+
+def _embedded(path):
+    """[(library, version, license)] that the C file at `path` is the source of, read from its version macros."""
+    with open(path, "rb") as fh:
+        head = fh.read(SCAN_BYTES)
+    return [(name, ".".join(g.decode() for g in found.groups()), license) for name, license, pattern in EMBEDDED
+            for found in [pattern.search(head)] if found]
+
+
+def _module_root(directory, module):
+    """The module's root above a package `directory` (a module cache path ends in path@version)."""
+    mark = module.rsplit("/", 1)[-1]
+    path = directory
+    while path and os.path.basename(path) != mark and os.path.dirname(path) != path:
+        path = os.path.dirname(path)
+    return path if os.path.basename(path) == mark else directory
+
+
+def _modules(found):
+    """Records of the C that required modules compile (their cgo files) or link (archives in the module), one per
+    module: files as paths in the module, digested, and the C libraries recognised in them."""
+    by_module: dict = {}
+    for _, module, directory, names in found:
+        root = _module_root(directory, module)
+        files = by_module.setdefault(module, (root, {}))[1]
+        for name in names:
+            path = os.path.normpath(os.path.join(directory, name))
+            if os.path.isfile(path) and os.path.commonpath([path, root]) == root:
+                files[os.path.relpath(path, root)] = path
+    records = []
+    for module, (root, files) in sorted(by_module.items()):
+        path, _, version = module.rpartition("@")
+        entry = {"module": path, "version": version,
+                 "sources_sha256": _sources_digest(list(files.values()), root) if files else None}
+        archives, embedded = [], []
+        for rel, full in sorted(files.items()):
+            if rel.endswith((".a", ".o")):
+                archives.append({"path": rel, "sha256": file_sha256(full)})
+            elif rel.endswith((".c", ".h", ".cc", ".cpp", ".cxx")):
+                for library, lib_version, license in _embedded(full):
+                    if any(e["name"] == library and e["version"] == lib_version for e in embedded):
+                        continue  # its header says the same as its .c (sorted first)
+                    embedded.append({"name": library, "version": lib_version, "license": license, "file": rel,
+                                     "sha256": file_sha256(full)})
+        if archives:
+            entry["archives"] = archives
+        if embedded:
+            entry["embedded"] = embedded
+        records.append({k: v for k, v in entry.items() if v is not None})
+    return records
+
+
+def record(components, facts, root, modules=()):
+    result = dict(dict(facts), libraries=[_library(c, root) for c in components])
+    if modules:
+        result["go_modules_c"] = _modules(modules)
+    return result
 
 
 def c_source(data: bytes) -> str:
@@ -41,11 +119,12 @@ def c_source(data: bytes) -> str:
             f"static const unsigned char sconsrules_deps[{len(data)}] = {{{body}}};\n")
 
 
-def compile_object(components, facts, root, cc, out, *, run, who):
-    """Write the manifest's C file beside `out` and compile it there with the toolchain's `cc`."""
+def compile_object(components, facts, root, cc, out, *, modules=(), run, who):
+    """Write the manifest's C file beside `out` and compile it there with the toolchain's `cc`; `modules` are
+    the cgo files of required modules (execute/golinks.py:module_c_files)."""
     source = os.path.splitext(out)[0] + ".c"
     with open(source, "w") as fh:
-        fh.write(c_source(encode(record(components, facts, root))))
+        fh.write(c_source(encode(record(components, facts, root, modules))))
     try:
         code, output = run(Command(list(cc) + ["-Wno-unknown-attributes", "-Wno-attributes", "-c", source, "-o", out]))
     finally:

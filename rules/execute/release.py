@@ -15,7 +15,7 @@ from ..errors import RuleError
 from ..verify import verify_file
 from ..verify.manifest import BadManifest
 from ..verify.manifest import read as read_manifest
-from ..verify.sbom import cyclonedx
+from ..verify.sbom import cyclonedx, spdx
 from .run import write_atomic
 from .tree import file_sha256
 
@@ -64,8 +64,9 @@ def checksums(out, archives):
     write_atomic(out, "".join(lines))
 
 
-def sbom(label, name, path, policy, out):
-    """The CycloneDX SBOM of the verified binary at `path`, from its Go build info and dependency manifest."""
+def sbom(label, name, path, policy, form, epoch, out):
+    """The SBOM (`form` "cyclonedx" or "spdx") of the verified binary at `path`, from its Go build info and
+    dependency manifest; `epoch` is SPDX's creation time."""
     report = _verified(label, name, path, policy)
     try:
         deps = read_manifest(path)
@@ -73,5 +74,6 @@ def sbom(label, name, path, policy, out):
         raise RuleError(RULE, label, f"{name}: its dependency manifest is unreadable: {exc}") from None
     with open(path, "rb") as fh:
         data = fh.read()
-    document = cyclonedx(name, data, report.summary.get("go"), deps)
+    go = report.summary.get("go")
+    document = cyclonedx(name, data, go, deps) if form == "cyclonedx" else spdx(name, data, go, deps, epoch)
     write_atomic(out, json.dumps(document, indent=1, sort_keys=True) + "\n")

@@ -11,7 +11,7 @@ from .checks import Policy, verify_file
 from .errors import MalformedInput
 from .manifest import SECTION, BadManifest
 from .manifest import read as read_manifest
-from .sbom import cyclonedx
+from .sbom import cyclonedx, spdx
 
 
 def _platform(text):
@@ -74,10 +74,14 @@ def main(argv=None):
                                                             "manifest (C libraries, toolchain) and its Go modules")
     parser.add_argument("--sbom", action="store_true", help="print the CycloneDX 1.6 SBOM of one binary (from its Go "
                                                             "build info and dependency manifest) instead of a report")
+    parser.add_argument("--spdx", action="store_true", help="print the SPDX 2.3 SBOM of one binary (its creation "
+                                                            "time $SOURCE_DATE_EPOCH, else the file's mtime)")
     parser.add_argument("files", nargs="+", metavar="FILE")
     args = parser.parse_args(argv)
-    if args.sbom and len(args.files) != 1:
-        parser.error("--sbom takes one FILE")
+    if (args.sbom or args.spdx) and len(args.files) != 1:
+        parser.error("--sbom and --spdx take one FILE")
+    if args.sbom and args.spdx:
+        parser.error("--sbom and --spdx print one document each: pick one")
     leak_paths = args.leak_path if args.leak_path is not None else [os.path.expanduser("~")]
     policy = Policy(platform=args.platform, static=args.static, libc=args.libc, stripped=args.stripped,
                     go=args.cgo or args.trimpath, cgo=args.cgo, trimpath=args.trimpath,
@@ -94,14 +98,18 @@ def main(argv=None):
             continue
         if not report.ok:
             status = max(status, 1)
-        if args.sbom:
+        if args.sbom or args.spdx:
             deps, deps_error = _manifest(path)
             if deps_error:
                 print(f"FAIL  {path}: dependency manifest: {deps_error}", file=sys.stderr)
                 return 2
             with open(path, "rb") as fh:
-                json.dump(cyclonedx(os.path.basename(path), fh.read(), report.summary.get("go"), deps), sys.stdout,
-                          indent=1, sort_keys=True)
+                data, go = fh.read(), report.summary.get("go")
+            epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
+            document = (cyclonedx(os.path.basename(path), data, go, deps) if args.sbom else
+                        spdx(os.path.basename(path), data, go, deps,
+                             int(epoch) if epoch.isdigit() else int(os.stat(path).st_mtime)))
+            json.dump(document, sys.stdout, indent=1, sort_keys=True)
             print()
             return status
         data = report.to_json()
@@ -150,6 +158,15 @@ def _deps_lines(deps, error, go):
             archives = "".join(f" {a.get('name')} sha256 {a.get('sha256')}" for a in lib.get("archives", ())
                                if isinstance(a, dict))
             yield f"C  {lib.get('kind', '?')} {lib.get('name', '?')} {what}{source}{digest}{archives}".replace("  ", " ")
+        for module in deps.get("go_modules_c", ()):
+            if not isinstance(module, dict):
+                continue
+            parts = [f"C in Go module {module.get('module', '?')} {module.get('version', '')}".rstrip()]
+            parts += [f"{e.get('name')} {e.get('version')} ({e.get('file')} sha256 {e.get('sha256')})"
+                      for e in module.get("embedded", ()) if isinstance(e, dict)]
+            parts += [f"{a.get('path')} sha256 {a.get('sha256')}" for a in module.get("archives", ())
+                      if isinstance(a, dict)]
+            yield ": ".join([parts[0], ", ".join(parts[1:])]) if parts[1:] else parts[0]
     for module in (go or {}).get("deps", ()):
         yield f"Go {module.get('path', '?')} {module.get('version', '')}".rstrip()
 

@@ -11,6 +11,9 @@ from typing import Optional
 
 SECTION = ".sconsrules.deps"
 MAGIC = b"SCONSRULES-DEPS\x01"
+# The record's own version (its "format" key), a fact of every manifest step: a reader may see records of any
+# earlier format; 2 added the C of Go modules (go_modules_c) and pkg-config versions.
+RECORD_FORMAT = 2
 MAX_SECTION = 1 << 20
 MAX_JSON = 8 << 20
 
