@@ -1,4 +1,6 @@
 """The main job: the top-level SConstruct builds every example for amd64 and arm64, and they run."""
+import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -23,6 +25,7 @@ def main_job(tmp_path_factory):
     require("zig")
     root = tmp_path_factory.mktemp("main")
     shutil.copy(os.path.join(REPO, "SConstruct"), root)
+    shutil.copy(os.path.join(REPO, "README.md"), root)  # the release packs it
     shutil.copytree(os.path.join(REPO, "examples"), root / "examples")
     project = Project(root)
     return project, project.scons()
@@ -246,3 +249,113 @@ def test_tls_example_handshakes_on_five_more_platforms(tls_five, tls_server, pla
     assert openssl["version"] == "3.0.20" and openssl["licenses"] == [{"expression": "Apache-2.0"}]
     assert openssl["purl"].startswith("pkg:generic/openssl@3.0.20?checksum=sha256:c80a01dfc70e")
     assert {"alg": "SHA-256", "content": libraries["openssl"]["source_sha256"]} in openssl["hashes"]
+
+
+@pytest.fixture(scope="module")
+def examples_release(main_job):
+    project, _ = main_job
+    result = project.scons("examples-release", env={"SOURCE_DATE_EPOCH": "1700000000"})
+    return project, project.path("build", "release", "examples-release"), result
+
+
+def test_examples_release_has_every_artifact_and_checksums(examples_release):
+    """`scons examples-release`: an archive per platform, two SBOMs per binary, the image layout, the provenance,
+    and SHA256SUMS over all of them, which sha256sum -c accepts; a plain `scons` did not build it."""
+    project, out, _ = examples_release
+    binaries = ["chain", "hello-cgo", "shapes-app", "sqlite-query", "tlsclient"]
+    expected = {f"examples-release_0.1.0_linux_{arch}.tar.gz" for arch in ("amd64", "arm64")}
+    expected |= {f"examples-release_0.1.0_linux_{arch}.{b}.{form}.json" for arch in ("amd64", "arm64")
+                 for b in binaries for form in ("cdx", "spdx")}
+    expected |= {"examples-release_0.1.0_tlsclient-0.1.0.oci.tar", "examples-release_0.1.0.provenance.json"}
+    assert set(os.listdir(out)) == expected | {"SHA256SUMS"}
+    check = subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=out, capture_output=True, text=True)
+    assert check.returncode == 0 and check.stdout.count(": OK") == len(expected)
+
+
+def test_examples_sboms_list_the_c_libraries_with_versions_and_hashes(examples_release):
+    """Schema-valid SBOMs; OpenSSL and zlib with versions, licenses and source sha256; sqlite's amalgamation
+    a component of the go-sqlite3 module; the same facts in SPDX."""
+    from sbom_check import valid_cyclonedx, valid_spdx
+    _, out, _ = examples_release
+    for name in os.listdir(out):
+        with open(os.path.join(out, name)) as fh:
+            if name.endswith(".cdx.json"):
+                valid_cyclonedx(fh.read())
+            elif name.endswith(".spdx.json"):
+                valid_spdx(fh.read())
+    with open(os.path.join(out, "examples-release_0.1.0_linux_arm64.tlsclient.cdx.json")) as fh:
+        components = {c["name"]: c for c in json.load(fh)["components"]}
+    openssl, zlib = components["openssl"], components["z"]
+    assert (openssl["version"], openssl["licenses"], openssl["hashes"][0]["content"]) == (
+        "3.0.20", [{"expression": "Apache-2.0"}], "c80a01dfc70ece4dc21168932c37739042d404d46ccc81a5986dd75314ecda6f")
+    assert openssl["purl"].startswith("pkg:generic/openssl@3.0.20?checksum=sha256:c80a01dfc70e")
+    assert "download_url=" in openssl["purl"]
+    assert (zlib["version"], zlib["hashes"][0]["content"]) == (
+        "1.2.13", "71feb7947e3c00ef125f83b79a4e529bde31171e5babe48b391f06758d1ab0a1")
+    with open(os.path.join(out, "examples-release_0.1.0_linux_amd64.sqlite-query.cdx.json")) as fh:
+        module = [c for c in json.load(fh)["components"] if c["name"] == "github.com/mattn/go-sqlite3"][0]
+    [sqlite] = module["components"]
+    assert (sqlite["name"], sqlite["version"], sqlite["licenses"]) == ("sqlite", "3.50.4", [{"expression": "blessing"}])
+    assert len(sqlite["hashes"][0]["content"]) == 64
+    with open(os.path.join(out, "examples-release_0.1.0_linux_amd64.sqlite-query.spdx.json")) as fh:
+        document = json.load(fh)
+    names = {p["SPDXID"]: p["name"] for p in document["packages"]}
+    assert ("github.com/mattn/go-sqlite3", "CONTAINS", "sqlite") in {
+        (names.get(r["spdxElementId"]), r["relationshipType"], names[r["relatedSpdxElement"]])
+        for r in document["relationships"]}
+
+
+def test_examples_provenance_names_every_artifact_and_what_was_linked(examples_release):
+    """An in-toto Statement v1 / SLSA Provenance v1: every artifact a subject with its sha256; per binary and
+    platform the link command without this checkout's path; the OpenSSL tarball and Go modules resolved."""
+    project, out, _ = examples_release
+    with open(os.path.join(out, "examples-release_0.1.0.provenance.json")) as fh:
+        text = fh.read()
+    statement = json.loads(text)
+    assert statement["_type"] == "https://in-toto.io/Statement/v1"
+    assert statement["predicateType"] == "https://slsa.dev/provenance/v1"
+    subjects = {s["name"]: s["digest"]["sha256"] for s in statement["subject"]}
+    assert set(subjects) == set(os.listdir(out)) - {"SHA256SUMS", "examples-release_0.1.0.provenance.json"}
+    for name, digest in subjects.items():
+        with open(os.path.join(out, name), "rb") as fh:
+            assert hashlib.sha256(fh.read()).hexdigest() == digest, name
+    build = statement["predicate"]["buildDefinition"]
+    assert build["externalParameters"]["platforms"] == ["linux/amd64", "linux/arm64"]
+    links = build["internalParameters"]["links"]
+    assert len(links) == 10 and project.root not in text and "<root>" in text
+    assert all(link["command"]["argv"][1] == "build" and link["toolchains"] for link in links)
+    resolved = build["resolvedDependencies"]
+    assert {"name": "openssl-3.0.20", "digest": {"sha256": "c80a01dfc70ece4dc21168932c37739042d404d46ccc81a5986dd75314ecda6f"},
+            "uri": resolved[[r.get("name") for r in resolved].index("openssl-3.0.20")]["uri"]} in resolved
+    assert any(r.get("uri", "").startswith("pkg:golang/github.com/mattn/go-sqlite3@v1.14.32") for r in resolved)
+
+
+def test_examples_image_layout_is_read_by_skopeo_and_runs_in_docker(examples_release, tls_server, docker_client):
+    """The OCI layout is an index of two platform manifests (skopeo reads it); skopeo copies the amd64 image into
+    the engine, where it runs: a handshake with a local server whose certificate is mounted."""
+    _, out, _ = examples_release
+    skopeo = require("skopeo")
+    layout = f"oci-archive:{os.path.join(out, 'examples-release_0.1.0_tlsclient-0.1.0.oci.tar')}:0.1.0"
+    raw = subprocess.run([skopeo, "inspect", "--raw", layout], capture_output=True, text=True)
+    assert raw.returncode == 0, raw.stderr
+    index = json.loads(raw.stdout)
+    assert [m["platform"] for m in index["manifests"]] == [{"architecture": "amd64", "os": "linux"},
+                                                          {"architecture": "arm64", "os": "linux", "variant": "v8"}]
+    config = json.loads(subprocess.run([skopeo, "inspect", "--config", "--override-arch", "arm64", layout],
+                                       capture_output=True, text=True, check=True).stdout)
+    assert config["architecture"] == "arm64" and config["config"]["Entrypoint"] == ["/app"]
+    tag = "sconsrules-test-tlsclient:0.1.0"
+    copy = subprocess.run([skopeo, "copy", "--quiet", layout, f"docker-daemon:{tag}"], capture_output=True, text=True)
+    assert copy.returncode == 0, copy.stderr
+    port, cert = tls_server
+    try:
+        output = docker_client.containers.run(tag, ["127.0.0.1", str(port), "/test/cert.pem"], network_mode="host",
+                                              volumes={os.path.dirname(cert): {"bind": "/test", "mode": "ro"}},
+                                              remove=True)
+        lines = output.decode().splitlines()
+        assert lines[0].startswith("TLSv1.3 ") and lines[1:] == ["HTTP/1.0 200 OK", "hello over TLS"]
+        image = docker_client.images.get(tag)
+        assert image.attrs["Architecture"] == "amd64"
+        assert "SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt" in image.attrs["Config"]["Env"]
+    finally:
+        docker_client.images.remove(tag, force=True)

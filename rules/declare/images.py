@@ -1,6 +1,6 @@
 """Container images as build steps: a toolchain image built from a tracked Dockerfile (ContainerToolchain's
 dockerfile= mode), and the runtime image (`FROM scratch` + the verified static binary) users otherwise write by
-hand as a last Dockerfile stage (ScratchImage).
+hand as a last Dockerfile stage (ScratchImage; given every platform of a binary, an OCI image layout instead).
 
 Each writes the image ID to a file under build/images/: SCons tracks that file like any artifact, so an image
 is rebuilt when its Dockerfile, context or binary changes and not otherwise, and everything built in it
@@ -10,7 +10,7 @@ import os
 
 import attrs
 
-from ..actions import Outputs, commands, tmp_of
+from ..actions import Call, Outputs, commands, tmp_of
 from ..configure.config import parse_platforms
 from ..configure.toolchains.container import (CXX_RUNTIMES, ContainerToolchain, lookup_image, platforms_for, sanitize,
                                                split_command)
@@ -18,6 +18,7 @@ from ..errors import RuleError
 from ..execute.container import client_or_error
 from ..execute.images import CA_BUNDLE
 from . import attributes as declare
+from .release import source_epoch
 from .rule import Rule
 
 
@@ -50,18 +51,27 @@ class ScratchImage(Rule):
 
     def analyze(self):
         nodes = self.env.Flatten([self.attrs.binary])
-        if len(nodes) != 1:
-            raise self.error(f"needs exactly one binary (one platform), got {len(nodes)}",
-                             "pass one element of what GoCgoBinary returned, e.g. app[0]")
-        self.binary = nodes[0]
-        step = getattr(self.binary.attributes, "sconsrules_step", None)
-        if step is None or step.rule != "GoCgoBinary":
-            raise self.error("binary must be a node returned by GoCgoBinary")
-        self.platform = str(step.policy.platform)
+        if not nodes:
+            raise self.error("binary is empty", "pass what GoCgoBinary returned (one node, or all its platforms)")
+        self.binaries = []
+        for node in nodes:
+            step = getattr(getattr(node, "attributes", None), "sconsrules_step", None)
+            if step is None or step.rule != "GoCgoBinary":
+                raise self.error("binary must be a node returned by GoCgoBinary")
+            self.binaries.append((step.policy.platform, node, step.policy))
+        platforms = [str(p) for p, _, _ in self.binaries]
+        twice = sorted({p for p in platforms if platforms.count(p) > 1})
+        if twice:
+            raise self.error(f"two binaries for {twice[0]}: an image has one per platform",
+                             "pass one GoCgoBinary's nodes")
+        self.binary = self.binaries[0][1]
+        self.platform = platforms[0]
         if self.attrs.ca_certs and not os.path.exists(CA_BUNDLE):
             raise self.error(f"ca_certs=True needs {CA_BUNDLE} on this machine", "install ca-certificates")
 
     def returned(self):
+        if len(self.binaries) > 1:
+            return self._layout()
         a = self.attrs
         out = os.path.join(self.ctx.build_dir(self.env), "images", sanitize(self.name) + ".id")
         step = self.step(None, "build image", [commands.scratch_image(self.name, self.binary.abspath, a.ca_certs,
@@ -69,6 +79,25 @@ class ScratchImage(Rule):
                          Outputs(out))
         sources = [self.binary] + ([self.env.File(CA_BUNDLE)] if a.ca_certs else [])
         node = self.nodes(step, sources)[0]
+        self.env.Alias(self.name, node)
+        return node
+
+    def _layout(self):
+        """Several platforms: an OCI image layout tarball (execute/oci.py), made here without an engine, with
+        the release epoch ($SOURCE_DATE_EPOCH, else the last commit; 0 outside a checkout) as its time."""
+        a = self.attrs
+        out = os.path.join(self.ctx.build_dir(self.env), "images", sanitize(self.name) + ".oci.tar")
+        try:
+            epoch = source_epoch(self.env, self.srcdir.abspath) or 0
+        except ValueError as exc:
+            raise self.error(str(exc)) from None
+        binaries = tuple((p, n.abspath, policy) for p, n, policy in self.binaries)
+        step = self.step(None, "OCI layout", [Call("sconsrules.execute.oci:layout", (
+            self.name, self.name, binaries, a.ca_certs, a.args, epoch, tmp_of(out)))], Outputs(out))
+        sources = [n for _, n, _ in self.binaries] + ([self.env.File(CA_BUNDLE)] if a.ca_certs else [])
+        node = self.nodes(step, sources)[0]
+        node.attributes.sconsrules_image_layout = True
+        self.ctx.registry.layouts[self.name] = node
         self.env.Alias(self.name, node)
         return node
 

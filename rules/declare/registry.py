@@ -13,6 +13,7 @@ class Registry:
         self.by_target = {}  # id(target) -> [(configuration, what it gave)]
         self.binaries = []  # (node, target, config) for the end-of-build summary
         self.declared = {}  # (SConscript directory, name) -> (rule, where)
+        self.layouts = {}  # image tag -> the node of its OCI layout (a multi-platform ScratchImage)
 
     def claim(self, directory, name, rule, where):
         """A name is declared once per SConscript directory (Bazel: once per package), whatever the rule."""

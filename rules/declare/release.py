@@ -1,12 +1,15 @@
 """Release: what a release engineer hands over, made from verified binaries: for every platform a deterministic
 `<name>_<version>_<os>_<arch>.tar.gz` (the platform's binaries and the given files under one top directory),
 CycloneDX and SPDX SBOMs per binary (`<that top>.<binary>.cdx.json` and `.spdx.json`, from the binary's own
-records), and a SHA256SUMS over all of them, in build/release/<name>/.
+records), the OCI layouts of `images=` (multi-platform ScratchImages), an in-toto/SLSA provenance statement
+(`<name>_<version>.provenance.json`, execute/provenance.py) and a SHA256SUMS over all of them, in
+build/release/<name>/.
 
 The archives' timestamps are the epoch: $SOURCE_DATE_EPOCH when set, else the last commit's committer time,
 read from the checkout's git objects (a packed commit asks `git`). The epoch is part of the steps' commands, so
 a new commit rebuilds the archives and the same commit gives the same bytes anywhere.
 """
+import json
 import os
 import re
 import subprocess
@@ -16,6 +19,7 @@ from typing import Optional
 import attrs
 
 from ..actions import Call, Outputs, tmp_of
+from ..actions.step import portable
 from . import attributes as declare
 from .rule import Rule
 
@@ -34,6 +38,7 @@ class ReleaseAttrs:
     binaries: tuple = attrs.field(default=(), converter=declare.node_list)
     version: str = attrs.field(default=None, validator=_version)
     files: tuple = attrs.field(default=(), converter=declare.node_list)
+    images: tuple = attrs.field(default=(), converter=declare.node_list)
 
 
 def _git_dir(start: str) -> Optional[str]:
@@ -92,6 +97,17 @@ def last_commit_time(start: str) -> Optional[int]:
     return int(proc.stdout.strip()) if proc.returncode == 0 and proc.stdout.strip().isdigit() else None
 
 
+def source_epoch(env, start: str) -> Optional[int]:
+    """$SOURCE_DATE_EPOCH (the build's ENV, else the process's), else the last commit's time, else None;
+    ValueError when the variable is set but not whole seconds."""
+    text = env.get("ENV", {}).get("SOURCE_DATE_EPOCH") or os.environ.get("SOURCE_DATE_EPOCH")
+    if text:
+        if not str(text).isdigit():
+            raise ValueError(f"SOURCE_DATE_EPOCH must be whole seconds since 1970, not {text!r}")
+        return int(text)
+    return last_commit_time(start)
+
+
 class Release(Rule):
     kind = "Release"
     Attributes = ReleaseAttrs
@@ -99,31 +115,66 @@ class Release(Rule):
     def analyze(self):
         a = self.attrs
         self.binaries = []
-        for node in a.binaries:
-            step = getattr(getattr(node, "attributes", None), "sconsrules_step", None)
-            if step is None or step.rule != "GoCgoBinary":
-                raise self.error(f"binaries: {declare.describe(node)} is not a node returned by GoCgoBinary",
-                                 "pass what GoCgoBinary returned (all its platforms)")
-            self.binaries.append((node, step))
+        for ref in a.binaries:
+            if isinstance(ref, str):  # a GoCgoBinary's name: all its platforms
+                found = [node for node, target, _ in self.ctx.registry.binaries if target.name == ref]
+                if not found:
+                    raise self.error(f"binaries: no GoCgoBinary named {ref!r} is declared (yet)",
+                                     "declare the binaries before the release, or pass what GoCgoBinary returned")
+            else:
+                found = [ref]
+            for node in found:
+                step = getattr(getattr(node, "attributes", None), "sconsrules_step", None)
+                if step is None or step.rule != "GoCgoBinary":
+                    raise self.error(f"binaries: {declare.describe(node)} is not a node returned by GoCgoBinary",
+                                     "pass what GoCgoBinary returned (all its platforms), or its name")
+                self.binaries.append((node, step))
         if not self.binaries:
             raise self.error("binaries must name at least one GoCgoBinary")
         self.files = [self.env.File(f) if isinstance(f, str) else f for f in a.files]
         for f in self.files:
             if not os.path.isfile(f.srcnode().abspath) and not getattr(f, "has_builder", lambda: False)():
                 raise self.error(f"files: {f.path} does not exist", "paths are relative to the SConscript")
+        self.images = []
+        for node in a.images:
+            if isinstance(node, str):  # an image's tag
+                node = self.ctx.registry.layouts.get(node, node)
+            if not getattr(getattr(node, "attributes", None), "sconsrules_image_layout", False):
+                raise self.error(f"images: {declare.describe(node)} is not an OCI layout",
+                                 "pass the tag of (or what ScratchImage returned for) all the platforms of a GoCgoBinary")
+            self.images.append(node)
         self.epoch = self._epoch()
+        git = _git_dir(self.srcdir.abspath)
+        self.commit = _head(git) if git else None
 
-    def _epoch(self) -> int:
-        text = self.env.get("ENV", {}).get("SOURCE_DATE_EPOCH") or os.environ.get("SOURCE_DATE_EPOCH")
-        if text:
-            if not str(text).isdigit():
-                raise self.error(f"SOURCE_DATE_EPOCH must be whole seconds since 1970, not {text!r}")
-            return int(text)
-        found = last_commit_time(self.srcdir.abspath)
-        if found is None:
-            raise self.error("the archives need a fixed time: SOURCE_DATE_EPOCH is not set and this is not a git "
-                             "checkout with a commit", "export SOURCE_DATE_EPOCH=$(date +%s), or commit first")
-        return found
+    def _epoch(self) -> Optional[int]:
+        """The release's time, or None: then its steps fail when built (a checkout without git can still build
+        everything else)."""
+        try:
+            return source_epoch(self.env, self.srcdir.abspath)
+        except ValueError as exc:
+            raise self.error(str(exc)) from None
+
+    def _links(self) -> tuple:
+        """Per binary, what the provenance says of its link: the go build command and the toolchain identities,
+        with the checkout, HOME and tool install directories as names (actions/step.py:portable)."""
+        root = self.env.Dir("#").abspath
+        links = []
+        for node, step in self.binaries:
+            installs = self.ctx.install_dirs(getattr(node.attributes, "sconsrules_toolchain", None))
+            build = step.commands[-1]
+            command = {"argv": list(build.argv), "env": dict(build.env), "cwd": build.cwd}
+            command = json.loads(portable(json.dumps(command, sort_keys=True), root, installs))
+            links.append((os.path.basename(node.abspath), str(step.policy.platform), node.abspath, command,
+                          tuple(step.identities), step.policy))
+        return tuple(links)
+
+    def _work(self, call: Call) -> list:
+        if self.epoch is not None:
+            return [call]
+        return [Call("sconsrules.execute.release:refuse", (
+            self.name, "the release needs a fixed time: SOURCE_DATE_EPOCH is not set and this is not a git checkout "
+            "with a commit", "export SOURCE_DATE_EPOCH=$(date +%s), or commit first"))]
 
     def returned(self):
         a = self.attrs
@@ -144,22 +195,34 @@ class Release(Rule):
                                  "give binaries and files distinct names")
             path = os.path.join(out, top + ".tar.gz")
             step = self.step(None, f"archive {top}.tar.gz",
-                             [Call("sconsrules.execute.release:pack",
-                                   (self.name, tmp_of(path), top, tuple(members), self.epoch))], Outputs(path))
+                             self._work(Call("sconsrules.execute.release:pack",
+                                             (self.name, tmp_of(path), top, tuple(members), self.epoch))), Outputs(path))
             archives.append(self.nodes(step, [n for n, _ in binaries] + self.files)[0])
             for node, binary_step in binaries:
                 binary = os.path.basename(node.abspath)
                 for form, suffix in (("cyclonedx", "cdx.json"), ("spdx", "spdx.json")):
                     document = os.path.join(out, f"{top}.{binary}.{suffix}")
                     step = self.step(None, f"SBOM {top}.{binary}.{suffix}",
-                                     [Call("sconsrules.execute.release:sbom",
-                                           (self.name, binary, node.abspath, binary_step.policy, form, self.epoch,
-                                            tmp_of(document)))], Outputs(document))
+                                     self._work(Call("sconsrules.execute.release:sbom",
+                                                     (self.name, binary, node.abspath, binary_step.policy, form,
+                                                      self.epoch, tmp_of(document)))), Outputs(document))
                     archives.append(self.nodes(step, [node])[0])
+        for image in self.images:
+            path = os.path.join(out, f"{self.name}_{a.version}_{os.path.basename(image.abspath)}")
+            step = self.step(None, f"image {os.path.basename(path)}",
+                             [Call("sconsrules.execute.release:copy", (image.abspath, tmp_of(path)))], Outputs(path))
+            archives.append(self.nodes(step, [image])[0])
+        provenance = os.path.join(out, f"{self.name}_{a.version}.provenance.json")
+        step = self.step(None, os.path.basename(provenance), self._work(Call(
+            "sconsrules.execute.provenance:statement",
+            (self.name, a.version, self.commit, self.epoch, self._links(),
+             tuple(n.abspath for n in archives), tmp_of(provenance)))), Outputs(provenance))
+        archives.append(self.nodes(step, archives + [n for n, _ in self.binaries])[0])
         sums = os.path.join(out, "SHA256SUMS")
         step = self.step(None, "SHA256SUMS", [Call("sconsrules.execute.release:checksums",
                                                    (tmp_of(sums), tuple(n.abspath for n in archives)))],
                          Outputs(sums))
         nodes = archives + [self.nodes(step, archives)[0]]
         self.env.Alias(self.name, nodes)
+        self.env.Ignore(self.env.Dir(out), nodes)  # built when named (`scons NAME`), not by a plain `scons`
         return nodes

@@ -56,6 +56,17 @@ def pack(label, out, top, members, epoch):
         fh.write(raw.getvalue())
 
 
+def copy(source, out):
+    """An OCI layout into the release directory (SHA256SUMS names files beside it)."""
+    with open(source, "rb") as fh:
+        write_atomic(out, fh.read())
+
+
+def refuse(label, cause, hint):
+    """A release step that cannot run: its cause, at build time."""
+    raise RuleError(RULE, label, cause, hint)
+
+
 def checksums(out, archives):
     """SHA256SUMS in the format `sha256sum -c` reads: one `<hex>  <name>` line per archive, sorted by name."""
     lines = []
