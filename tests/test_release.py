@@ -40,13 +40,13 @@ def test_release_archives_are_the_same_bytes_from_any_checkout(tmp_path):
         os.umask(old)
     names = ["hello-release_1.2.0_linux_amd64.tar.gz", "hello-release_1.2.0_linux_arm64.tar.gz", "SHA256SUMS",
              "hello-release_1.2.0_linux_amd64.hello-cgo.cdx.json", "hello-release_1.2.0_linux_arm64.hello-cgo.cdx.json",
-             "hello-release_1.2.0_linux_arm64.hello-cgo.spdx.json"]
+             "hello-release_1.2.0_linux_arm64.hello-cgo.spdx.json", "hello-release_1.2.0.provenance.json"]
     for name in names:
         assert open(a.path("build", "release", "hello-release", name), "rb").read() == \
             open(b.path("build", "release", "hello-release", name), "rb").read(), name
     out = a.path("build", "release", "hello-release")
     check = subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=out, capture_output=True, text=True)
-    assert check.returncode == 0 and check.stdout.count(": OK") == 6  # the archives and the SBOMs
+    assert check.returncode == 0 and check.stdout.count(": OK") == 7  # archives, SBOMs, provenance
     from sbom_check import valid_cyclonedx
     with open(os.path.join(out, names[4])) as fh:
         bom = valid_cyclonedx(fh.read())
