@@ -59,6 +59,9 @@ OPTIONS = (
     ("--remote-timeout", dict(dest="sconsrules_remote_timeout", metavar="SECONDS", default=None,
                               help="sconsrules: the deadline of one remote call (default 10; also "
                                    "$SCONSRULES_REMOTE_TIMEOUT)")),
+    ("--stamp", dict(dest="sconsrules_stamp", action="store_true", default=False,
+                     help="sconsrules: fill {GIT_COMMIT}, {GIT_COMMIT_TIME} and {GIT_DESCRIBE} in x_defs from this "
+                          "checkout (without it, x_defs that name them are left out: nothing varies)")),
     ("--no-wait", dict(dest="sconsrules_no_wait", action="store_true", default=False,
                        help="sconsrules: stop at once when another scons holds the build directory, instead of "
                             "waiting for it")),

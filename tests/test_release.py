@@ -110,3 +110,42 @@ def test_release_attributes_are_checked(analysis):
              "Release 'r3': version must be a string like '1.4.0'"),
     ):
         assert message in a.error(call)
+
+
+@pytest.mark.unit
+def test_stamp_keys_fill_x_defs_only_when_stamping():
+    from sconsrules.configure.stamp import apply
+    x_defs = (("main.commit", "{GIT_COMMIT}"), ("main.name", "app"), ("main.version", "v-{GIT_DESCRIBE}"))
+    assert apply(x_defs, None) == (("main.name", "app"),)  # unstamped: the Go defaults stay, nothing varies
+    assert apply(x_defs, {"GIT_COMMIT": "abc", "GIT_DESCRIBE": "v1.2.0-dirty", "GIT_COMMIT_TIME": "1"}) == (
+        ("main.commit", "abc"), ("main.name", "app"), ("main.version", "v-v1.2.0-dirty"))
+    assert apply((("main.x", "{NOT_A_KEY}"),), None) == (("main.x", "{NOT_A_KEY}"),)
+
+
+@pytest.mark.integration
+def test_stamp_puts_the_revision_in_the_binary_deterministically(tmp_path):
+    """--stamp fills {GIT_DESCRIBE} from the checkout: the binary prints it, and two checkouts of the same commit
+    give the same bytes; without --stamp the x_def is left out and the Go default is printed."""
+    require("zig")
+    require("git")
+    env = {"GIT_AUTHOR_DATE": "1600000000 +0000", "GIT_COMMITTER_DATE": "1600000000 +0000", "GIT_AUTHOR_NAME": "t",
+           "GIT_AUTHOR_EMAIL": "t@example.invalid", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.invalid"}
+    git_env = {**os.environ, **env}
+    binaries = []
+    for where in ("a", "much-longer-name/b"):
+        project = Project(tmp_path / where)
+        project.copy_example("hello-cgo")
+        project.write("SConscript", project.read("SConscript").replace(
+            'x_defs={"main.greeting": "hello"}', 'x_defs={"main.greeting": "{GIT_DESCRIBE}"}'))
+        project.write("SConstruct", 'env = Environment(tools=["default", "sconsrules"], '
+                                    'SCONSRULES_PLATFORMS=["linux/amd64"])\nSConscript("SConscript", exports="env")\n')
+        project.write(".gitignore", "build/\n.sconsign*\n")
+        for argv in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "x"], ["tag", "v1.2.0"]):
+            subprocess.run(["git", *argv], cwd=project.root, check=True, env=git_env)
+        binary = project.path("build", "linux-amd64-musl-zig", "hello-cgo")
+        project.scons()
+        assert run_binary(binary, "linux/amd64").stdout == "hello from cgo: 42\n"
+        project.scons("--stamp")
+        assert run_binary(binary, "linux/amd64").stdout == "v1.2.0 from cgo: 42\n"
+        binaries.append(open(binary, "rb").read())
+    assert binaries[0] == binaries[1]

@@ -12,6 +12,7 @@ import SCons.Node
 
 from ..actions import Caching, Outputs, Verification, commands, tmp_of
 from ..configure.config import target_platforms, toolchain_name
+from ..configure import stamp
 from ..configure.toolchains.go import module_fetch_env
 from ..providers import CcInfo
 from ..verify.manifest import RECORD_FORMAT
@@ -133,7 +134,8 @@ class GoCgoBinary(Rule):
                                               + list(tc.default_copts(plat)) + ["-I", os.path.dirname(path), "-c", path],
                                               directory=os.path.dirname(path))
         work = self.module.workspace
-        build = commands.go_build(go.exe, pkg, tmp_of(out), a.gotags, commands.go_link_flags(a.static, a.strip, a.x_defs),
+        build = commands.go_build(go.exe, pkg, tmp_of(out), a.gotags,
+                                  commands.go_link_flags(a.static, a.strip, stamp.apply(a.x_defs, self._stamp())),
                                   self.module.root, env, plat, work)
         link_policy = self.policy(plat, cxx_runtime=tc.cxx_runtime())
         check = commands.check_link_inputs(commands.go_link_inputs(go.exe, pkg, a.gotags, self.module.root, plat, work),
@@ -157,6 +159,15 @@ class GoCgoBinary(Rule):
         node = self.nodes(step, sources, config, scan_paths=cc.scan_paths())[0]
         self.ctx.registry.binaries.append((node, self, config))
         return node
+
+    def _stamp(self):
+        """The checkout's stamp values with --stamp (once per run and module), else None."""
+        if not any(stamp.PATTERN.search(v) for _, v in self.attrs.x_defs) or not self.ctx.options.get("stamp"):
+            return None
+        try:
+            return self.ctx.memo(("stamp", self.module.root), lambda: stamp.values(self.module.root))
+        except stamp.StampError as exc:
+            raise self.error(f"--stamp: {exc}", "stamp in a git checkout with a commit, or build without --stamp") from None
 
     def _manifest(self, config, cc, go, obj):
         """What compiling the dependency manifest (verify/manifest.py) into `obj`, which the link takes, needs:
