@@ -3,7 +3,6 @@
 Everything wrong with a declaration is reported at read time, as a RuleError naming the rule, the target and
 the attribute, before any build starts.
 """
-import difflib
 import re
 
 import attrs
@@ -14,6 +13,12 @@ from ..errors import RuleError, describe, shown  # noqa: F401 (describe: re-expo
 class AttributeError_(ValueError):
     """Raised by converters; carries the attribute name for the RuleError."""
 
+
+
+def _close(word, known):
+    """The known word closest to a misspelt one (difflib loads only for a mistake)."""
+    import difflib
+    return difflib.get_close_matches(word, known, n=1)
 
 def string_list(name, selectable=False):
     """Converter for list-of-strings attributes; a lone string is accepted as a one-element list. A `selectable`
@@ -67,7 +72,7 @@ def relaxations(value):
         raise AttributeError_(f"verify must be a dict of check id to reason, not {type(value).__name__}")
     for check, reason in value.items():
         if check not in CHECK_IDS:
-            close = difflib.get_close_matches(str(check), CHECK_IDS, n=1)
+            close = _close(str(check), CHECK_IDS)
             raise AttributeError_(f"verify: unknown check {check!r}" + (f" (did you mean '{close[0]}'?)" if close else ""))
         if not isinstance(reason, str) or not reason.strip():
             raise AttributeError_(f"verify: relaxing {check!r} needs a stated reason (a non-empty string)")
@@ -106,7 +111,7 @@ def build(cls, rule, name, kwargs):
     known = [f.name for f in attrs.fields(cls) if f.name != "name"]
     for key in kwargs:
         if key not in known:
-            close = difflib.get_close_matches(key, known, n=1)
+            close = _close(key, known)
             hint = f"did you mean '{close[0]}'?" if close else f"known attributes: {', '.join(known)}"
             raise RuleError(rule, name, f"unknown attribute '{key}'", hint)
     try:

@@ -7,7 +7,6 @@ has it. Every container carries labels: those left by a killed run are removed a
 run's are removed at exit (the run's Context closes its executors), also after a failure, Ctrl-C or SIGTERM.
 """
 import os
-import socket
 import threading
 
 from ..actions import Call
@@ -54,7 +53,7 @@ def _pid_alive(pid):
 
 def remove_stale(client):
     """Remove builder containers whose scons process (on this host) is gone."""
-    host = socket.gethostname()
+    host = os.uname().nodename
     for container in _listed(client, {"label": LABEL}):
         labels = container.attrs.get("Labels") or {}
         pid = int(labels.get("sconsrules.pid", "0") or 0)
@@ -90,7 +89,7 @@ class ContainerExecutor:
         self._image = None
 
     def _labels(self):
-        return {LABEL: self.toolchain.name, "sconsrules.pid": str(os.getpid()), "sconsrules.host": socket.gethostname()}
+        return {LABEL: self.toolchain.name, "sconsrules.pid": str(os.getpid()), "sconsrules.host": os.uname().nodename}
 
     def _volumes(self):
         volumes = {}

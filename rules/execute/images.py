@@ -5,7 +5,6 @@ import json
 import os
 import re
 import sys
-import tarfile
 
 from ..errors import RuleError
 from .container import client_or_error
@@ -50,6 +49,7 @@ def dockerfile_image(label, tag, dockerfile, context, out):
 def scratch_image(tag, binary, ca_certs, args, platform, out):
     """`FROM scratch` + the verified binary (+ CA certificates), built from a context made in memory."""
     client = client_or_error("ScratchImage", tag)
+    import tarfile
     dockerfile = ["FROM scratch", "COPY app /app"]
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:

@@ -14,7 +14,7 @@ import sys
 import threading
 
 from ..errors import RuleError
-from ..verify import MalformedInput, verify_file
+from ..verify import MalformedInput
 from .echo import Echoing
 from .run import run_tmp, write_atomic
 from .tree import remove
@@ -37,6 +37,7 @@ def _failure(step, report, subject):
 
 
 def _verify(step, path, policy, subject=""):
+    from ..verify.checks import verify_file
     try:
         return verify_file(path, policy)
     except MalformedInput as exc:

@@ -8,7 +8,6 @@ match their digests, and the step verifies restored outputs like fresh ones (per
 """
 import os
 import threading
-import uuid
 from typing import Dict, Iterator, Optional
 from urllib.parse import urlsplit
 
@@ -225,6 +224,7 @@ class RemoteCache:
         from buildgrid._protos.google.bytestream import bytestream_pb2
 
         prefix = self.settings.instance + "/" if self.settings.instance else ""
+        import uuid
         name = f"{prefix}uploads/{uuid.uuid4()}/blobs/{digest.hash}/{digest.size_bytes}"
         path = blobs.files[digest.hash]
 

@@ -10,14 +10,13 @@ import atexit
 import fcntl
 import json
 import os
-import secrets
 import signal
 import sys
 import threading
 
 from .tree import remove
 
-RUN_ID = f"{os.getpid()}-{secrets.token_hex(4)}"
+RUN_ID = f"{os.getpid()}-{os.urandom(4).hex()}"
 MARK = "SCONSRULES_RUN"
 LOCK_FILE = ".sconsrules-lock"
 TMP_MARK = ".sconsrules-tmp"

@@ -9,7 +9,6 @@ import json
 import os
 import re
 
-from typing import Optional
 
 import attrs
 
@@ -31,26 +30,6 @@ CHECK_IDS = (
 # GNU libstdc++'s own names: its dual-ABI namespace and its std::__throw_* helpers. libc++ (zig's) names its
 # inline namespace std::__1 (_ZNSt3__1...) and defines none of these.
 LIBSTDCXX_MARKS = re.compile(r"St7__cxx11|^_ZSt\d+__throw_|^_ZNKSt7__cxx11")
-
-
-@attrs.frozen
-class Policy:
-    platform: Optional[Platform] = None
-    static: bool = True
-    libc: str = "musl"  # the libc required; "any" accepts all
-    stripped: bool = False
-    go: bool = False  # a Go binary: build info must be present
-    cgo: bool = False  # built with cgo: CGO_ENABLED=1
-    trimpath: bool = False  # built with -trimpath
-    leak_paths: tuple = ()  # absolute directories of the build machine that must not appear
-    leak_dwarf: bool = True  # also search DWARF (an unstripped build keeps toolchain paths there)
-    relax: tuple = ()  # (check id, reason) pairs
-    # The C++ runtime the link will use ("libc++" for zig): code compiled against another cannot link with it.
-    # Fields added after the first release carry `since`: at their default they leave Step signatures as they were.
-    cxx_runtime: Optional[str] = attrs.field(default=None, metadata={"since": "0.2"})
-
-    def relaxed(self, check):
-        return dict(self.relax).get(check)
 
 
 @attrs.frozen

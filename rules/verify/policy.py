@@ -1,0 +1,27 @@
+"""What a file must be (platform, link, libc, strip...) and the checks relaxed with a stated reason. Apart from
+the checks so that declaring a rule does not load the ELF readers."""
+from typing import Optional
+
+import attrs
+
+from ..configure.platform import Platform
+
+
+@attrs.frozen
+class Policy:
+    platform: Optional[Platform] = None
+    static: bool = True
+    libc: str = "musl"  # the libc required; "any" accepts all
+    stripped: bool = False
+    go: bool = False  # a Go binary: build info must be present
+    cgo: bool = False  # built with cgo: CGO_ENABLED=1
+    trimpath: bool = False  # built with -trimpath
+    leak_paths: tuple = ()  # absolute directories of the build machine that must not appear
+    leak_dwarf: bool = True  # also search DWARF (an unstripped build keeps toolchain paths there)
+    relax: tuple = ()  # (check id, reason) pairs
+    # The C++ runtime the link will use ("libc++" for zig): code compiled against another cannot link with it.
+    # Fields added after the first release carry `since`: at their default they leave Step signatures as they were.
+    cxx_runtime: Optional[str] = attrs.field(default=None, metadata={"since": "0.2"})
+
+    def relaxed(self, check):
+        return dict(self.relax).get(check)
