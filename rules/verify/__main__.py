@@ -7,7 +7,8 @@ import os
 import sys
 
 from ..configure.platform import Platform
-from .checks import Policy, verify_file
+from .checks import verify_file
+from .policy import Policy
 from .errors import MalformedInput
 from .manifest import SECTION, BadManifest
 from .manifest import read as read_manifest
