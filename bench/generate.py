@@ -2,8 +2,9 @@
 
 Default: 40 StaticCLibs of 25 small C files each, 40 GoCgoBinaries in one Go module, each with cdeps on 3
 libraries and importing 2 in-module Go packages. `--scale N` multiplies libraries, binaries and packages.
-Besides the SConstruct for sconsrules it writes SConstruct.plain (plain SCons StaticLibrary of the same C
-files: SCons's own floor) and bare shell scripts issuing the same commands (the floor of our overhead).
+Besides the SConstructs for sconsrules (SConstruct.<style>, SConstruct = the lean one) it writes
+SConstruct.plain.<style> (plain SCons StaticLibrary of the same C files, same style: SCons's own floor) and bare
+shell scripts issuing the same commands (the floor of our overhead).
 """
 import argparse
 import os
@@ -40,19 +41,38 @@ def generate(root, libs=40, files=25, bins=40, cdeps=3, goimports=2):
         write(f"{root}/cmd/b{n:03d}/main.go",
               f"package main\n\n/*\n{includes}*/\nimport \"C\"\n\nimport (\n\t\"fmt\"\n\n{imports})\n\n"
               f"func main() {{ fmt.Println({calls} + {gocalls}) }}\n")
-    # Only our tool: SCons's default tools would run `gcc --version` and friends in every build.
-    lines = ["DefaultEnvironment(tools=[])", 'env = Environment(tools=["sconsrules"])', "libs = {}"]
-    for n in range(libs):
-        lines.append(f'libs[{n}] = env.StaticCLib("lib{n:03d}", srcs=env.Glob("c/lib{n:03d}/*.c"), '
-                     f'hdrs=["c/lib{n:03d}/lib{n:03d}.h"], includes=["c/lib{n:03d}"])')
-    for n in range(bins):
-        used = ", ".join(f"libs[{(n + i) % libs}]" for i in range(cdeps))
-        lines.append(f'env.GoCgoBinary("b{n:03d}", package="./cmd/b{n:03d}", cdeps=[{used}])')
-    write(f"{root}/SConstruct", "\n".join(lines) + "\n")
-    plain = ["env = Environment()", "env.Decider('content')"]
-    for n in range(libs):
-        plain.append(f'env.StaticLibrary("build-plain/lib{n:03d}", Glob("c/lib{n:03d}/*.c"), CPPPATH=["c/lib{n:03d}"])')
-    write(f"{root}/SConstruct.plain", "\n".join(plain) + "\n")
+    write_sconstructs(root, libs, bins, cdeps)
+
+
+# The two SConstruct styles, the same on both sides: "readme" is what the README's quick start teaches
+# (SCons's default tools, which probe gcc and friends at start-up, plus ours); "lean" loads only what is used
+# (no default environment; sconsrules alone / the gcc and ar tools alone for plain SCons).
+STYLES = {
+    "readme": ('env = Environment(tools=["default", "sconsrules"])', 'env = Environment()'),
+    "lean": ('DefaultEnvironment(tools=[])\nenv = Environment(tools=["sconsrules"])',
+             'DefaultEnvironment(tools=[])\nenv = Environment(tools=["gcc", "ar"])'),
+}
+
+
+def write_sconstructs(root, libs, bins, cdeps=3):
+    """SConstruct.<style> (sconsrules) and SConstruct.plain.<style> (plain SCons StaticLibrary of the same C
+    files) for every style."""
+    for style, (ours_head, plain_head) in STYLES.items():
+        lines = [ours_head, "libs = {}"]
+        for n in range(libs):
+            lines.append(f'libs[{n}] = env.StaticCLib("lib{n:03d}", srcs=env.Glob("c/lib{n:03d}/*.c"), '
+                         f'hdrs=["c/lib{n:03d}/lib{n:03d}.h"], includes=["c/lib{n:03d}"])')
+        for n in range(bins):
+            used = ", ".join(f"libs[{(n + i) % libs}]" for i in range(cdeps))
+            lines.append(f'env.GoCgoBinary("b{n:03d}", package="./cmd/b{n:03d}", cdeps=[{used}])')
+        write(f"{root}/SConstruct.{style}", "\n".join(lines) + "\n")
+        plain = [plain_head, "env.Decider('content')"]
+        for n in range(libs):
+            plain.append(f'env.StaticLibrary("build-plain/lib{n:03d}", Glob("c/lib{n:03d}/*.c"), '
+                         f'CPPPATH=["c/lib{n:03d}"])')
+        write(f"{root}/SConstruct.plain.{style}", "\n".join(plain) + "\n")
+    with open(f"{root}/SConstruct.lean") as src:
+        write(f"{root}/SConstruct", src.read())
 
 
 def shell_scripts(root, platform, jobs, libs=40, files=25, bins=40, cdeps=3, goimports=2):

@@ -2,11 +2,14 @@
 
 Measured, median/min/max of --runs runs each, in one run of this script:
   1. cold full build          vs the same compiler/archiver/go commands from a shell script, same -j
-  2. null build               vs plain SCons (StaticLibrary, same C files) and vs `go build` no-ops
-  3. one C file edited (leaf) vs the bare commands that rebuild exactly what is needed
-  4. one in-module .go edited vs the bare `go build`s of its dependents
+  2. null build               vs plain SCons (StaticLibrary, same C files) with the same SConstruct style on both
+                              sides (bench/generate.py STYLES: "readme", the quick start's; "lean"), at the small,
+                              1x and 4x sizes; and vs `go build` no-ops
+  3. one C file edited (leaf) vs the bare commands that rebuild exactly what is needed (time above the null build)
+  4. one in-module .go edited vs the bare `go build`s of its dependents (time above the null build)
   5. --platforms switched back and forth: artifacts rebuilt (target 0)
-plus the null build's peak memory and subprocess count, and null-build growth at --growth scales.
+plus the null build's peak memory and subprocess count. Our package is byte-compiled first, as pip does when
+it installs it (this machine sets PYTHONDONTWRITEBYTECODE, which would otherwise recompile it every run).
 Go's build cache is shared and warm for every contender (cold = our output tree and SCons state removed).
 Prints a table of ratios and writes bench/results.json. Usage: python bench/run.py [--runs 5] [--growth 1,2,4]
 """
@@ -26,7 +29,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
-from generate import generate, shell_scripts  # noqa: E402
+from generate import STYLES, generate, shell_scripts  # noqa: E402
 
 SCONS = [sys.executable, "-m", "SCons", "-Q", f"--site-dir={os.path.join(REPO, 'site_scons')}"]
 STEP = re.compile(r"^(StaticCLib|GoCgoBinary) ", re.M)
@@ -73,6 +76,28 @@ def peak_rss_and_execs(root, argv):
     return rss, execs
 
 
+SIZES = {"small": dict(libs=20, files=25, bins=20), "1x": dict(libs=40, files=25, bins=40),
+         "4x": dict(libs=160, files=25, bins=160)}
+
+
+def null_by_style(root, jobs, runs):
+    """Null builds of ours and plain SCons, per SConstruct style, alternating, after one warm-up each."""
+    out = {}
+    for style in STYLES:
+        ours = SCONS + [f"-j{jobs}", "--platforms=linux/amd64", "-f", f"SConstruct.{style}"]
+        plain = [sys.executable, "-m", "SCons", "-Q", f"-j{jobs}", "-f", f"SConstruct.plain.{style}"]
+        timed(ours, root)
+        timed(plain, root)
+        samples_ours, samples_plain = [], []
+        for _ in range(runs):
+            t, proc = timed(ours, root)
+            assert not STEP.search(proc.stdout), proc.stdout
+            samples_ours.append(t)
+            samples_plain.append(timed(plain, root)[0])
+        out[style] = {"ours": stats(samples_ours), "plain_scons": stats(samples_plain)}
+    return out
+
+
 def run(args):
     jobs = args.jobs
     results = {"machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} cores, Python "
@@ -94,14 +119,14 @@ def run(args):
         cold_sh.append(timed(["sh", "build-all.sh"], root)[0])
     timed(ours, root)
     timed(["sh", "build-all.sh"], root)
-    timed(["scons", "-Q", "-f", "SConstruct.plain", f"-j{jobs}"], root)
+    timed([sys.executable, "-m", "SCons", "-Q", "-f", "SConstruct.plain.lean", f"-j{jobs}"], root)
 
     null_ours, null_plain, null_go = [], [], []
     for _ in range(args.runs):
         t, proc = timed(ours, root)
         assert not STEP.search(proc.stdout), proc.stdout
         null_ours.append(t)
-        null_plain.append(timed([sys.executable, "-m", "SCons", "-Q", "-f", "SConstruct.plain", f"-j{jobs}"], root)[0])
+        null_plain.append(timed([sys.executable, "-m", "SCons", "-Q", "-f", "SConstruct.plain.lean", f"-j{jobs}"], root)[0])
         null_go.append(timed(["sh", "go-noop.sh"], root)[0])
     rss, execs = peak_rss_and_execs(root, ours)
 
@@ -133,16 +158,17 @@ def run(args):
     results["edit_go"] = {"ours": stats(inc_go_ours), "bare": stats(inc_go_sh), "steps": rebuilt_go,
                           "expected_steps": counts["go_users"]}
     results["platform_switch_rebuilt"] = switched
+    results["null_styles"] = {"1x": null_by_style(root, jobs, args.runs)}
     shutil.rmtree(root, ignore_errors=True)
 
-    growth = {}
-    for scale in args.growth:
-        groot = tempfile.mkdtemp(prefix=f"sconsrules-bench-x{scale}-")
-        generate(groot, libs=args.libs * scale, files=args.files, bins=args.bins * scale)
-        timed(ours, groot)
-        growth[scale] = stats([timed(ours, groot)[0] for _ in range(args.runs)])
-        shutil.rmtree(groot, ignore_errors=True)
-    results["null_growth"] = growth
+    for name in args.sizes:
+        if name == "1x":
+            continue
+        sroot = tempfile.mkdtemp(prefix=f"sconsrules-bench-{name}-")
+        generate(sroot, **SIZES[name])
+        timed(ours, sroot)
+        results["null_styles"][name] = null_by_style(sroot, jobs, args.runs)
+        shutil.rmtree(sroot, ignore_errors=True)
     return results
 
 
@@ -153,18 +179,20 @@ def table(r):
         return (f"{name:<38} {ours['median']:7.2f}s ({ours['min']:.2f}-{ours['max']:.2f})  vs "
                 f"{base['median']:7.2f}s ({base['min']:.2f}-{base['max']:.2f})  {ratio:5.2f}x{ok}")
     out = [f"machine: {r['machine']}; -j{r['jobs']}; {r['runs']} runs each (median (min-max)); size {r['size']}", ""]
-    out.append(line("cold full build vs shell script", r["cold"]["ours"], r["cold"]["shell"], 1.10))
-    out.append(line("null build vs plain SCons", r["null"]["ours"], r["null"]["plain_scons"], 1.2))
+    out.append(line("cold full build vs shell script", r["cold"]["ours"], r["cold"]["shell"], 1.15))
+    for size, styles in r["null_styles"].items():
+        for style, s in styles.items():
+            out.append(line(f"null {size} ({style}) vs plain SCons", s["ours"], s["plain_scons"], 1.0))
     out.append(line("null build vs go build no-ops", r["null"]["ours"], r["null"]["go_noop"], None))
-    out.append(line("edit 1 leaf C file vs bare commands", r["edit_c"]["ours"], r["edit_c"]["bare"], 1.3))
-    out.append(line("edit 1 in-module .go vs bare go build", r["edit_go"]["ours"], r["edit_go"]["bare"], 1.3))
+    null = r["null"]["ours"]["median"]
+    for key, name in (("edit_c", "edit 1 leaf C file"), ("edit_go", "edit 1 in-module .go")):
+        above = {k: max(0.0, v - null) for k, v in r[key]["ours"].items() if k != "runs"}
+        out.append(line(f"{name}, above null, vs bare", dict(above, runs=r[key]["ours"]["runs"]), r[key]["bare"], 1.3))
     out.append(f"{'steps rebuilt (C edit / Go edit)':<38} {r['edit_c']['steps']} (expected {r['edit_c']['expected_steps']})"
                f" / {r['edit_go']['steps']} (expected {r['edit_go']['expected_steps']})")
     out.append(f"{'platform switch: artifacts rebuilt':<38} {r['platform_switch_rebuilt']} (target 0)")
     out.append(f"{'null build peak RSS / processes':<38} {r['null']['peak_rss_mib']:.0f} MiB / "
                f"{r['null']['processes_started']} started")
-    for scale, s in r["null_growth"].items():
-        out.append(f"{'null build at ' + str(scale) + 'x':<38} {s['median']:7.2f}s ({s['min']:.2f}-{s['max']:.2f})")
     return "\n".join(out)
 
 
@@ -172,12 +200,16 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--growth", default="1,2,4", help="scales for the null-build growth, e.g. 1,2,4 (or '')")
+    parser.add_argument("--sizes", default="small,1x,4x", help="sizes of the null builds by style: small,1x,4x")
     parser.add_argument("--libs", type=int, default=40)
     parser.add_argument("--files", type=int, default=25, help="C files per library")
     parser.add_argument("--bins", type=int, default=40)
     args = parser.parse_args()
-    args.growth = [int(x) for x in args.growth.split(",") if x]
+    args.sizes = [x for x in args.sizes.split(",") if x]
+    unknown = sorted(set(args.sizes) - set(SIZES))
+    if unknown:
+        parser.error(f"unknown size {unknown[0]} (known: {', '.join(SIZES)})")
+    subprocess.run([sys.executable, "-m", "compileall", "-q", os.path.join(REPO, "rules")], check=True)
     results = run(args)
     with open(os.path.join(HERE, "results.json"), "w") as fh:
         json.dump(results, fh, indent=1)
