@@ -17,17 +17,11 @@ from . import launch, summary
 from .configure.platform import SUPPORTED, Platform
 from .configure.toolchains import NAMES
 from .context import Context
-from .declare.clib import StaticCLib
-from .declare.foreign import ForeignCLib
-from .declare.gobinary import GoCgoBinary
-from .declare.images import ScratchImage, container_toolchain
-from .declare.pkgconfig import PkgConfigCLib
-from .declare.release import Release
-from .declare.sources import SourceArchive
 from .errors import RuleError
-from .execute import remote
 
-RULES = (StaticCLib, GoCgoBinary, ForeignCLib, PkgConfigCLib, SourceArchive, ScratchImage, Release)
+# Each rule's module loads when an SConscript first calls it: a build pays only for the rules it uses.
+RULES = {"StaticCLib": "clib", "GoCgoBinary": "gobinary", "ForeignCLib": "foreign", "PkgConfigCLib": "pkgconfig",
+         "SourceArchive": "sources", "ScratchImage": "images", "Release": "release"}
 OPTIONS = (
     ("--platforms", dict(dest="sconsrules_platforms", metavar="LIST", default=None,
                          help="sconsrules: platforms to build, comma-separated, e.g. linux/amd64,linux/arm64")),
@@ -145,10 +139,11 @@ def _clean_every_configuration(ctx, env, target, returned):
         env.Clean(env.Alias(target.name)[0], others)
 
 
-def _pseudo_builder(rule):
+def _pseudo_builder(kind, module):
     def method(env, name=None, /, *args, **kwargs):
         if name is None and "name" in kwargs:
             name = kwargs.pop("name")
+        rule = getattr(importlib.import_module(f"{__package__}.declare.{module}"), kind)
         ctx = Context.of(env)
         target = rule.declare(ctx, env, name, args, kwargs, _caller())
         returned = target.returned()
@@ -157,13 +152,14 @@ def _pseudo_builder(rule):
         launch.declared(ctx, env, target)
         return returned
 
-    method.__doc__ = rule.__doc__
+    method.__doc__ = f"The {kind} rule (README: Rule reference)."
     return _user_errors(method)
 
 
 @_user_errors
 def _container_toolchain(env, **kwargs):
     """A toolchain inside a container image: image= (on this engine) or dockerfile= (built, tracked)."""
+    from .declare.images import container_toolchain
     return container_toolchain(Context.of(env), env, **kwargs)
 
 
@@ -218,6 +214,7 @@ def _check_options(ctx):
 
 
 def _remote_problem(ctx):
+    from .execute import remote
     try:
         settings = remote.settings_from(ctx.options.get, os.environ)
     except ValueError as exc:
@@ -258,8 +255,8 @@ def generate(env, context=None):
     _check_signature_database(ctx, env)
     env.SetDefault(SCONSRULES_PLATFORMS=None, SCONSRULES_TOOLCHAIN="auto", SCONSRULES_BUILD_DIR="#build",
                    SCONSRULES_VERIFY={}, GO="go")
-    for rule in RULES:
-        env.AddMethod(_pseudo_builder(rule), rule.kind)
+    for kind, module in RULES.items():
+        env.AddMethod(_pseudo_builder(kind, module), kind)
     env.AddMethod(_container_toolchain, "ContainerToolchain")
 
 
