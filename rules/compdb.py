@@ -30,9 +30,10 @@ MAX_EXPORTED = 64 << 20  # bytes of one foreign build's exported commands read a
 
 
 def _render(entries) -> str:
-    unique = {json.dumps(e, sort_keys=True): e for e in entries}
-    ordered = sorted(unique.values(), key=lambda e: (e["file"], e.get("output", ""), e["arguments"]))
-    return json.dumps(ordered, indent=1, sort_keys=True) + "\n"
+    """One entry per line, sorted: read by SCons (its content signature) in every build, so it is made with
+    json's C encoder (an indented dump takes the pure-Python one: ~30 ms per 1,000 entries)."""
+    keyed = {json.dumps(e, sort_keys=True): (e["file"], e.get("output", ""), e["arguments"]) for e in entries}
+    return "[\n" + ",\n".join(sorted(keyed, key=keyed.__getitem__)) + "\n]\n"
 
 
 class _Rendered:
