@@ -30,6 +30,7 @@ from .errors import RuleError
 from .execute import Executor, NativeExecutor, cache, perform
 from .execute.container import ContainerExecutor
 from .execute.records import Records
+from .execute.verdicts import Verdicts
 from .execute import remote
 from .execute.run import BuildDirectoryBusy, BuildLock
 from .execute.shared import SharedOutputs, Tally
@@ -74,7 +75,7 @@ def _run_step(target, source, env):
         ctx.prepare(toolchain)
         with ctx.progress.running(step):
             perform(step, ctx.executors[step.executor], shared, _inputs_digest(step, target[0], source),
-                    echo=bool(ctx.options.get("subcommands")))
+                    echo=bool(ctx.options.get("subcommands")), verdicts=ctx.verdicts_for(env))
     except RuleError as exc:
         raise SCons.Errors.BuildError(node=target[0], errstr=exc.line(), status=2, exitstatus=2) from None
     if toolchain is not None and step.config and step.rule in LINKING_RULES:
@@ -137,6 +138,7 @@ class Context:
         self._memo: Dict[object, object] = {}
         self._go: Dict[str, Optional[GoSDK]] = {}
         self._records: Dict[str, Records] = {}
+        self._verdicts: Dict[str, Verdicts] = {}
         self._build_dirs: Dict[str, str] = {}  # "#build" -> its absolute path (looked up on every step's path)
         self._dirnames: Dict[str, Configuration] = {}
         self._prepared: set = set()
@@ -277,6 +279,13 @@ class Context:
                                     "wait for it to finish (run again without --no-wait) or stop it") from None
             self._records[build] = Records(build)
         return self._records[build]
+
+    def verdicts_for(self, env) -> Verdicts:
+        """The passing verdicts of this environment's build directory (execute/verdicts.py)."""
+        build = self.build_dir(env)
+        if build not in self._verdicts:
+            self._verdicts[build] = Verdicts(build)
+        return self._verdicts[build]
 
     def rebuild_if_modified(self, env, nodes, files, trees=()) -> None:
         """Outputs changed on disk since their step finished are rebuilt, with one line saying which."""

@@ -108,3 +108,54 @@ def test_tool_chatter_goes_to_the_log_and_the_rest_is_shown(corpus, tmp_path, ca
     assert "cc: warning: w" in shown and "downloading" not in shown
     with open(out + ".log") as fh:
         assert "go: downloading example.com/m v1.2.3" in fh.read()
+
+
+def test_a_precheck_that_passed_is_not_repeated_for_the_same_bytes_and_policy(corpus, tmp_path, monkeypatch):
+    """A passing precheck is kept (build dir store, keyed by bytes, policy and verifier); the same archive is not
+    parsed again, even by a new run; other bytes at the same path (a glibc build copied over it) are verified and
+    refused; a failure is never kept."""
+    import importlib
+    import shutil
+    from sconsrules.execute.verdicts import FILE, Verdicts
+    perform_module = importlib.import_module("sconsrules.execute.perform")  # the package exports the function
+    archive = str(tmp_path / "libdep.a")
+    shutil.copy(corpus.path("libmusl.a"), archive)
+    out = str(tmp_path / "app")
+    step = copy_step(corpus.path("musl-static"), out, prechecks=((archive, Policy(AMD64)),))
+    calls = []
+    real = perform_module._verify
+    monkeypatch.setattr(perform_module, "_verify", lambda *a, **k: calls.append(a[1].split(".sconsrules-tmp")[0])
+                        or real(*a, **k))
+    perform(step, NativeExecutor(), verdicts=Verdicts(str(tmp_path)))
+    assert calls == [archive, out]  # the precheck, then the output
+    perform(step, NativeExecutor(), verdicts=Verdicts(str(tmp_path)))  # a new run reads the store
+    assert calls == [archive, out, out]
+    other = copy_step(corpus.path("musl-static"), out, prechecks=((archive, Policy(AMD64, libc="any")),))
+    perform(other, NativeExecutor(), verdicts=Verdicts(str(tmp_path)))  # another policy: verified again
+    assert calls[3] == archive
+    shutil.copy(corpus.path("libglibc.a"), archive)
+    for _ in range(2):
+        with pytest.raises(RuleError, match="verify failed for input libdep.a: archive.glibc-refs"):
+            perform(step, NativeExecutor(), verdicts=Verdicts(str(tmp_path)))
+    with open(tmp_path / FILE) as fh:
+        assert len(fh.read().split()) == 2
+
+
+@pytest.mark.unit
+def test_verdict_keys_follow_bytes_policy_and_verifier(tmp_path, monkeypatch):
+    from sconsrules.execute import verdicts as module
+    path = tmp_path / "f"
+    path.write_bytes(b"one")
+    key = module.Verdicts.key(str(path), Policy(AMD64))
+    assert key == module.Verdicts.key(str(path), Policy(AMD64))
+    assert key != module.Verdicts.key(str(path), Policy(AMD64, stripped=True))
+    path.write_bytes(b"two")
+    assert key != module.Verdicts.key(str(path), Policy(AMD64))
+    path.write_bytes(b"one")
+    monkeypatch.setattr(module, "verifier_digest", lambda: "another verifier")
+    assert key != module.Verdicts.key(str(path), Policy(AMD64))
+    store = module.Verdicts(str(tmp_path))
+    store.add(key)
+    assert module.Verdicts(str(tmp_path)).passed(key) and not module.Verdicts(str(tmp_path)).passed("0" * 64)
+    (tmp_path / module.FILE).write_text("garbage\n" + key + "\n")
+    assert module.Verdicts(str(tmp_path)).passed(key)  # lines that are not keys are ignored

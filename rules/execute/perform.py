@@ -99,14 +99,20 @@ def _prepare(step):
     return tmp
 
 
-def _precheck(step):
-    """Inputs that must pass the verifier before any command runs (archives about to be linked)."""
+def _precheck(step, verdicts=None):
+    """Inputs that must pass the verifier before any command runs (archives about to be linked); with
+    `verdicts` (execute/verdicts.py), bytes that passed the same policy before are not parsed again."""
     for path, policy in step.verification.prechecks:
+        key = verdicts.key(path, policy) if verdicts is not None else None
+        if key is not None and verdicts.passed(key):
+            continue
         subject = f" for input {os.path.basename(path)}"
         report = _verify(step, path, policy, subject)
         if not report.ok:
             raise RuleError(step.rule, step.label, _failure(step, report, subject),
                             "rebuild that library with a musl toolchain for this platform")
+        if key is not None and verdicts.key(path, policy) == key:  # the bytes verified are the bytes hashed
+            verdicts.add(key)
 
 
 # Progress chatter of tools (`go: downloading m v1.2.3`): kept in the step's log, shown only when it fails.
@@ -193,19 +199,19 @@ def _publish(step, tmp):
         write_atomic(step.outputs.stamp_path, step.stamp_text())
 
 
-def perform(step, executor, shared=None, digest=None, echo=False):
+def perform(step, executor, shared=None, digest=None, echo=False, verdicts=None):
     """Build `step`; raise RuleError (nothing left at its outputs) on any failure.
 
     With `shared` (a shared.SharedOutputs: tree outputs of steps shared between checkouts), an output stored
     earlier, locally or remotely, replaces running the commands if it passes the same checks as a fresh one.
     `digest` (of the step's digest_inputs) is appended to its commands' digest_env as a define. `echo`
-    (--subcommands) prints each command before it runs.
+    (--subcommands) prints each command before it runs. `verdicts` keeps the prechecks' passes.
     """
     if echo:
         executor = Echoing(executor, emit, step.config or step.rule)
     tmp = _prepare(step)
     try:
-        _precheck(step)
+        _precheck(step, verdicts)
         source = shared.restore(tmp) if shared is not None else None
         report = None
         if source is not None:
