@@ -60,6 +60,7 @@ def scons(src, env, *args):
 def examples(src):
     shutil.copytree(os.path.join(REPO, "examples"), os.path.join(src, "examples"))
     shutil.copy(os.path.join(REPO, "SConstruct"), src)
+    shutil.copy(os.path.join(REPO, "README.md"), src)  # the SConstruct's release packs it
 
 
 def monorepo(src):

@@ -305,6 +305,7 @@ def test_the_examples_in_a_fresh_checkout_compile_nothing(tmp_path, reapi_server
     for name in ("a", "b"):
         project = Project(tmp_path / name / "src")
         shutil.copytree(os.path.join(REPO, "examples"), project.path("examples"))
+        shutil.copy(os.path.join(REPO, "README.md"), project.root)  # the SConstruct's release packs it
         project.write("SConstruct", open(os.path.join(REPO, "SConstruct")).read().replace(
             '["linux/amd64", "linux/arm64"]', '["linux/amd64"]'))
         (tmp_path / name / "home").mkdir()

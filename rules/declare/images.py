@@ -1,11 +1,13 @@
 """Container images as build steps: a toolchain image built from a tracked Dockerfile (ContainerToolchain's
 dockerfile= mode), and the runtime image (`FROM scratch` + the verified static binary) users otherwise write by
-hand as a last Dockerfile stage (ScratchImage; given every platform of a binary, an OCI image layout instead).
+hand as a last Dockerfile stage (ScratchImage; given a list, such as all that GoCgoBinary returned, an OCI
+image layout instead).
 
 Each writes the image ID to a file under build/images/: SCons tracks that file like any artifact, so an image
 is rebuilt when its Dockerfile, context or binary changes and not otherwise, and everything built in it
 depends on its ID. The Docker SDK work is in execute/images.py.
 """
+import collections
 import os
 
 import attrs
@@ -64,13 +66,19 @@ class ScratchImage(Rule):
         if twice:
             raise self.error(f"two binaries for {twice[0]}: an image has one per platform",
                              "pass one GoCgoBinary's nodes")
+        # A list (what GoCgoBinary returns, however many platforms --platforms leaves) is the OCI layout form; one
+        # node is an image in the engine.
+        self.layout = isinstance(self.attrs.binary, (list, tuple, collections.UserList))
+        if not self.layout and len(self.binaries) != 1:
+            raise self.error(f"needs exactly one binary node, got {len(self.binaries)}",
+                             "pass one node (app[0]) for an engine image, or a list for an OCI layout")
         self.binary = self.binaries[0][1]
         self.platform = platforms[0]
         if self.attrs.ca_certs and not os.path.exists(CA_BUNDLE):
             raise self.error(f"ca_certs=True needs {CA_BUNDLE} on this machine", "install ca-certificates")
 
     def returned(self):
-        if len(self.binaries) > 1:
+        if self.layout:
             return self._layout()
         a = self.attrs
         out = os.path.join(self.ctx.build_dir(self.env), "images", sanitize(self.name) + ".id")
@@ -83,7 +91,7 @@ class ScratchImage(Rule):
         return node
 
     def _layout(self):
-        """Several platforms: an OCI image layout tarball (execute/oci.py), made here without an engine, with
+        """Every platform of a binary: an OCI image layout tarball (execute/oci.py), made here without an engine, with
         the release epoch ($SOURCE_DATE_EPOCH, else the last commit; 0 outside a checkout) as its time."""
         a = self.attrs
         out = os.path.join(self.ctx.build_dir(self.env), "images", sanitize(self.name) + ".oci.tar")
