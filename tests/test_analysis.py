@@ -384,3 +384,18 @@ def test_option_errors_blame_the_option(tmp_path, monkeypatch, capsys, options, 
     err = capsys.readouterr().err.strip()
     assert err.startswith("scons: *** " + line), err
     assert len(err.splitlines()) == 1 and "StaticCLib" not in err
+
+
+def test_scratch_image_of_a_list_is_an_oci_layout_and_of_one_node_an_engine_image(analysis):
+    """What GoCgoBinary returned (a list, even of one platform) gives the OCI layout, named by tag; one node
+    gives the engine image. Neither needs Docker to be declared."""
+    a = analysis
+    a.write("go.mod", GO_MOD)
+    a.write("main.go", "package main\n\nfunc main() {}\n")
+    app = a.env.GoCgoBinary("app", package=".", platforms=["linux/amd64"])
+    layout = a.env.ScratchImage("app:1.0", app)
+    engine = a.env.ScratchImage("app:1.0-engine", app[0])
+    assert layout.abspath == a.path("build", "images", "app-1.0.oci.tar")
+    assert engine.abspath == a.path("build", "images", "app-1.0-engine.id")
+    [step] = [s for s in a.steps("ScratchImage") if s.out == layout.abspath]
+    assert step.commands[0].function == "sconsrules.execute.oci:layout"
