@@ -32,7 +32,7 @@ sys.path.insert(0, HERE)
 from generate import STYLES, generate, shell_scripts  # noqa: E402
 
 SCONS = [sys.executable, "-m", "SCons", "-Q", f"--site-dir={os.path.join(REPO, 'site_scons')}"]
-STEP = re.compile(r"^(StaticCLib|GoCgoBinary) ", re.M)
+STEP = re.compile(r"^(?:\[\d+/\d+\] )?(StaticCLib|GoCgoBinary) ", re.M)  # after the progress counter
 
 
 def timed(argv, cwd, check=True):

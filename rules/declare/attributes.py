@@ -64,7 +64,7 @@ def node_list(value):
 
 def relaxations(value):
     """Converter for verify=: {check id: stated reason}; an unknown id or an empty reason is refused."""
-    from ..verify.checks import CHECK_IDS
+    from ..verify.policy import CHECK_IDS
 
     if value is None:
         return ()

@@ -20,13 +20,6 @@ from .errors import MalformedInput
 GLIBC_ONLY_PREFIXES = ("__isoc23_",)  # newer than the table's glibc
 ARCH_OF_MACHINE = {"EM_X86_64": "amd64", "EM_AARCH64": "arm64"}
 BUILD_TEMP_PATTERNS = (rb"/tmp/go-build[0-9]+", rb"/tmp/go-link-[0-9]+", rb"\$WORK/b[0-9]+")
-CHECK_IDS = (
-    "identity.class", "identity.endian", "identity.machine", "identity.code", "type.executable", "type.header", "link.interp", "link.needed",
-    "link.static", "libc", "libc.nss", "stripped", "hardening.gnu-stack", "hardening.wx", "hardening.relocs",
-    "go.buildinfo", "go.cgo", "go.goos", "go.goarch", "go.trimpath", "leaks.strings", "leaks.dwarf",
-    "archive.members", "archive.member-elf", "archive.member-type", "archive.deterministic", "archive.glibc-refs",
-    "object.glibc-refs", "archive.cxx-runtime", "object.cxx-runtime",
-)
 # GNU libstdc++'s own names: its dual-ABI namespace and its std::__throw_* helpers. libc++ (zig's) names its
 # inline namespace std::__1 (_ZNSt3__1...) and defines none of these.
 LIBSTDCXX_MARKS = re.compile(r"St7__cxx11|^_ZSt\d+__throw_|^_ZNKSt7__cxx11")

@@ -6,6 +6,15 @@ import attrs
 
 from ..configure.platform import Platform
 
+# Every check's stable id (what `verify=` relaxes and reports name).
+CHECK_IDS = (
+    "identity.class", "identity.endian", "identity.machine", "identity.code", "type.executable", "type.header", "link.interp", "link.needed",
+    "link.static", "libc", "libc.nss", "stripped", "hardening.gnu-stack", "hardening.wx", "hardening.relocs",
+    "go.buildinfo", "go.cgo", "go.goos", "go.goarch", "go.trimpath", "leaks.strings", "leaks.dwarf",
+    "archive.members", "archive.member-elf", "archive.member-type", "archive.deterministic", "archive.glibc-refs",
+    "object.glibc-refs", "archive.cxx-runtime", "object.cxx-runtime",
+)
+
 
 @attrs.frozen
 class Policy:
