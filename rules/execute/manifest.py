@@ -126,7 +126,9 @@ def compile_object(components, facts, root, cc, out, *, modules=(), run, who):
     with open(source, "w") as fh:
         fh.write(c_source(encode(record(components, facts, root, modules))))
     try:
-        code, output = run(Command(list(cc) + ["-Wno-unknown-attributes", "-Wno-attributes", "-c", source, "-o", out]))
+        # The object's debug info names the source relative to the project, like every other compile's.
+        code, output = run(Command(list(cc) + ["-Wno-unknown-attributes", "-Wno-attributes", f"-ffile-prefix-map={root}=.",
+                                               "-c", source, "-o", out]))
     finally:
         os.remove(source)
     if code != 0:
