@@ -148,6 +148,10 @@ def test_links_a_sysroot_library_on_both_architectures(built):
         assert out.stdout == "HELLO, WORLD x2 20\n"
         report = json.load(open(binary(built, arch) + ".verify.json"))
         assert report["ok"] and report["summary"]["link_type"] == "static"
+        # the dependency manifest names the module with the version pkg-config gives, and each archive's sha256
+        from sconsrules.verify.manifest import read
+        [lib] = [lib for lib in read(binary(built, arch))["libraries"] if lib["kind"] == "PkgConfigCLib"]
+        assert lib["version"] == "1.0" and sorted(a["name"] for a in lib["archives"]) == ["libgreet.a", "libshout.a"]
 
 
 def test_response_files_keep_pkg_config_order_and_copy_the_archives(built, sysroot):
