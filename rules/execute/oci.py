@@ -7,7 +7,6 @@ Every byte depends only on the binaries, the tag, the arguments and the epoch: t
 owners, modes and mtimes, gzip without name or time, JSON with sorted keys. Tools read it as
 `oci-archive:<file>:<tag>` (skopeo, podman, crane).
 """
-import gzip
 import hashlib
 import io
 import json
@@ -15,7 +14,7 @@ import tarfile
 import time
 
 from .images import CA_BUNDLE
-from .release import _info, _verified
+from .release import _info, _verified, gzip_fixed
 from .run import write_atomic
 
 MEDIA_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -38,13 +37,6 @@ def _tar(entries, epoch) -> bytes:
             else:
                 tar.addfile(_info(name, epoch, mode, len(data)), io.BytesIO(data))
     return raw.getvalue()
-
-
-def _gzip(data: bytes) -> bytes:
-    out = io.BytesIO()
-    with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0, compresslevel=9) as gz:
-        gz.write(data)
-    return out.getvalue()
 
 
 class _Blobs:
@@ -86,7 +78,7 @@ def layout(label, tag, binaries, ca_certs, args, epoch, out):
                        ("etc/ssl/certs/ca-certificates.crt", ca, 0o644)] + entries
             env = ["SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt"]
         layer_tar = _tar(sorted(entries), epoch)
-        layer = blobs.add(MEDIA_LAYER, _gzip(layer_tar))
+        layer = blobs.add(MEDIA_LAYER, gzip_fixed(layer_tar))
         config = dict(_platform(platform), created=created,
                       config={"Entrypoint": ["/app"] + list(args), **({"Env": env} if env else {})},
                       rootfs={"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(layer_tar).hexdigest()]},

@@ -45,15 +45,22 @@ def pack(label, out, top, members, epoch):
         if policy is not None:
             _verified(label, name, path, policy)
     raw = io.BytesIO()
-    with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=9) as gz:
-        with tarfile.open(fileobj=gz, mode="w", format=tarfile.USTAR_FORMAT) as tar:
-            tar.addfile(_info(top + "/", epoch, 0o755, kind=tarfile.DIRTYPE))
-            for name, path, policy in sorted(members):
-                mode = 0o755 if policy is not None or os.access(path, os.X_OK) else 0o644
-                with open(path, "rb") as fh:
-                    tar.addfile(_info(f"{top}/{name}", epoch, mode, os.fstat(fh.fileno()).st_size), fh)
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        tar.addfile(_info(top + "/", epoch, 0o755, kind=tarfile.DIRTYPE))
+        for name, path, policy in sorted(members):
+            mode = 0o755 if policy is not None or os.access(path, os.X_OK) else 0o644
+            with open(path, "rb") as fh:
+                tar.addfile(_info(f"{top}/{name}", epoch, mode, os.fstat(fh.fileno()).st_size), fh)
     with open(out, "wb") as fh:
-        fh.write(raw.getvalue())
+        fh.write(gzip_fixed(raw.getvalue()))
+
+
+def gzip_fixed(data: bytes) -> bytes:
+    """`data` gzip'd with a header that holds no name and no time (level 9): the same bytes everywhere."""
+    out = io.BytesIO()
+    with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0, compresslevel=9) as gz:
+        gz.write(data)
+    return out.getvalue()
 
 
 def copy(source, out):
