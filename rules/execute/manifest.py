@@ -12,7 +12,12 @@ from .tree import file_sha256
 
 
 def _sources_digest(paths, base):
-    lines = sorted(f"{file_sha256(p)}  {os.path.relpath(p, base)}\n" for p in paths)
+    return _listing_digest({os.path.relpath(p, base): file_sha256(p) for p in paths})
+
+
+def _listing_digest(hashes):
+    """The digest of a `sha256sum`-style listing of {relative path: sha256}, sorted."""
+    lines = sorted(f"{digest}  {rel}\n" for rel, digest in hashes.items())
     return hashlib.sha256("".join(lines).encode()).hexdigest()
 
 
@@ -78,26 +83,26 @@ def _modules(found):
     by_module: dict = {}
     for _, module, directory, names in found:
         root = _module_root(directory, module)
-        files = by_module.setdefault(module, (root, {}))[1]
+        files = by_module.setdefault(module, {})
         for name in names:
             path = os.path.normpath(os.path.join(directory, name))
             if os.path.isfile(path) and os.path.commonpath([path, root]) == root:
                 files[os.path.relpath(path, root)] = path
     records = []
-    for module, (root, files) in sorted(by_module.items()):
+    for module, files in sorted(by_module.items()):
         path, _, version = module.rpartition("@")
-        entry = {"module": path, "version": version,
-                 "sources_sha256": _sources_digest(list(files.values()), root) if files else None}
+        hashes = {rel: file_sha256(full) for rel, full in files.items()}  # each file read once (sqlite's is 9 MB)
+        entry = {"module": path, "version": version, "sources_sha256": _listing_digest(hashes) if files else None}
         archives, embedded = [], []
         for rel, full in sorted(files.items()):
             if rel.endswith((".a", ".o")):
-                archives.append({"path": rel, "sha256": file_sha256(full)})
+                archives.append({"path": rel, "sha256": hashes[rel]})
             elif rel.endswith((".c", ".h", ".cc", ".cpp", ".cxx")):
                 for library, lib_version, license in _embedded(full):
                     if any(e["name"] == library and e["version"] == lib_version for e in embedded):
                         continue  # its header says the same as its .c (sorted first)
                     embedded.append({"name": library, "version": lib_version, "license": license, "file": rel,
-                                     "sha256": file_sha256(full)})
+                                     "sha256": hashes[rel]})
         if archives:
             entry["archives"] = archives
         if embedded:
