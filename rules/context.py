@@ -299,9 +299,10 @@ class Context:
 
     # -- what every rule asks ------------------------------------------------------------------------------
 
-    def prefix_map_flags(self, env) -> List[str]:
-        """Source paths in objects relative to the project, not this machine's checkout."""
-        return [f"-ffile-prefix-map={env.Dir('#').abspath}=."]
+    def prefix_map_flags(self, env, toolchain) -> List[str]:
+        """Source paths in objects relative to the project, not this machine's checkout; the toolchain's own
+        headers by a name of its choosing, not where it is installed."""
+        return [f"-ffile-prefix-map={env.Dir('#').abspath}=."] + list(toolchain.prefix_map_flags())
 
     def relaxations(self, env, own, rule: str, name: str) -> tuple:
         """The environment's SCONSRULES_VERIFY relaxations, overridden per check by the rule's verify=."""

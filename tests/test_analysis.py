@@ -8,6 +8,7 @@ import pytest
 from sconsrules.actions import Call
 from sconsrules.configure.platform import Platform
 from sconsrules.configure.toolchains.container import ContainerToolchain
+from sconsrules.configure.toolchains.zig import CANONICAL_DEBUG_DIR
 
 AMD64, ARM64 = Platform.parse("linux/amd64"), Platform.parse("linux/arm64")
 GO_MOD = "module example.com/app\n\ngo 1.22\n"
@@ -34,7 +35,8 @@ def test_static_c_lib_compiles_with_what_deps_give_and_archives_deterministicall
     obj = f"{out}/_objs/b/b/b.o"
     assert list(compile_b.commands[0].argv) == [
         a.zig_exe, "cc", "-target", "aarch64-linux-musl", "-c", f"{root}/b/b.c", "-o", obj + ".sconsrules-tmp",
-        "-O2", "-DA_API=1", f"-I{root}/b", f"-I{root}/a/include", "-Wextra", f"-ffile-prefix-map={root}=."]
+        "-O2", "-DA_API=1", f"-I{root}/b", f"-I{root}/a/include", "-Wextra", f"-ffile-prefix-map={root}=.",
+        f"-ffile-prefix-map={os.path.dirname(a.zig_exe)}/lib={CANONICAL_DEBUG_DIR}/lib"]
     assert "-Wall" not in compile_b.commands[0].argv  # copts stay private
     assert compile_b.out == obj and compile_b.outputs.kind == "file"
     assert compile_b.policy.platform == ARM64 and compile_b.identities == ("zig 0.14.0",)

@@ -15,6 +15,7 @@ from .step import Call, Command
 # confluent-kafka-go), as they do on Alpine.
 DEFAULT_GO_TAGS = ("netgo", "osusergo")
 # Fixed for every `go` command: a user's `go env -w`, GOFLAGS and toolchain switching never reach the build.
+DEBUG_BUILD_ID_SIZE = 20  # sha1, filled after the link (execute/debuginfo.py)
 GO_FIXED_ENV = {"GOENV": "off", "GOFLAGS": "", "GOTOOLCHAIN": "local", "GO111MODULE": "on", "GOWORK": "off"}
 
 
@@ -38,15 +39,34 @@ def go_quote(field: str) -> str:
     raise ValueError(f"{field!r} holds white space and both kinds of quote, which go's -ldflags cannot express")
 
 
-def go_link_flags(static: bool, strip: bool, x_defs: Iterable) -> List[str]:
+def go_link_flags(static: bool, strip: bool, x_defs: Iterable, split_debug: bool = False) -> List[str]:
     """Go's external linker with -static (`CC=musl-gcc` alone has produced dynamic binaries, golang/go#56386);
     strip goes into -extldflags too (zig ignores Go's -s otherwise); an empty build ID (it hashes absolute -I and
-    archive paths) keeps the bytes the same in any checkout."""
+    archive paths) keeps the bytes the same in any checkout. A split-debug link keeps its DWARF uncompressed (the
+    release archives compress it; gdb reads it without zlib) and reserves a zero GNU build ID, which
+    execute/debuginfo.py fills with a hash of the linked file."""
+    strip = strip and not split_debug
     extld = (["-static"] if static else []) + (["-s"] if strip else [])
+    # Go's own -B reaches the linker only when its probe, which runs the first word of CC alone, passes: not for
+    # zig cc.
+    extld += ["-Wl,--compress-debug-sections=none", "-Wl,--build-id=0x" + "00" * DEBUG_BUILD_ID_SIZE] if split_debug else []
     flags = ["-linkmode=external", "-extldflags=" + " ".join(extld)] if extld else ["-linkmode=external"]
     if strip:
         flags = ["-s", "-w"] + flags
     return flags + ["-buildid="] + [f"-X={k}={v}" for k, v in x_defs]
+
+
+def warm_debug_libc(link, build: Command, cxx: bool) -> Call:
+    """Fill zig's split-debug cache for a target once, from inside its fixed directory (execute/debuginfo.py)."""
+    return Call("sconsrules.execute.debuginfo:warm", (link.directory, link.canonical, link.lib, link.mark, build, cxx),
+                runs_commands=True)
+
+
+def split_debug(out_tmp: str, name: str, link, policy) -> Call:
+    """Build-ID, verify and split the unstripped link at `out_tmp` into it and `<out_tmp>.debug`."""
+    cache = os.path.join(link.directory, "cache") if link is not None else None
+    return Call("sconsrules.execute.debuginfo:split", (out_tmp, out_tmp + ".debug", name + ".debug", cache, policy),
+                runs_commands=True)
 
 
 def go_tag_list(tags: Iterable[str], platform) -> List[str]:

@@ -130,6 +130,13 @@ class Outputs:
     kind: str = attrs.field(default="file", validator=attrs.validators.in_(("file", "stamp", "tree")))
     members: Tuple[str, ...] = ()  # tree: files that must be there (the SCons targets)
     stamp: Optional[str] = None
+    # file: suffixes of files the commands write beside it (`<path><suffix>`), published with it.
+    side: Tuple[str, ...] = attrs.field(default=(), converter=_strings, metadata={"since": "0.3"})
+
+    @side.validator
+    def _side(self, attribute, value):
+        if value and self.kind != "file":
+            raise ValueError("side files go with a file output")
 
     @property
     def stamp_path(self) -> Optional[str]:
@@ -213,7 +220,8 @@ class Step:
         o = self.outputs
         if o.kind == "tree":
             return [o.stamp_path] if o.stamp_path else [f"{o.path}/{m}" for m in o.members]
-        return [o.path] + ([o.path + ".verify.json"] if self.verification.report else [])
+        return ([o.path] + [o.path + s for s in o.side]
+                + ([o.path + ".verify.json"] if self.verification.report else []))
 
     def signature(self, root: Optional[str] = None, installs: Iterable[Tuple[str, str]] = ()) -> str:
         """A digest of everything that decides the artifact's bytes; with `root`, one that does not depend on
@@ -224,6 +232,8 @@ class Step:
         text = repr((self.rule, self.label, self.config, self.out, [attrs.astuple(c) for c in self.commands],
                      attrs.astuple(v.policy, filter=_signed) if v.policy else None, self.identities,
                      tuple((path, _SignedRepr(policy)) for path, policy in v.prechecks), self.executor, self.outputs.members, v.glob, self.caching.digest_env))
+        if self.outputs.side:
+            text += repr(self.outputs.side)
         if self.outputs.stamp is not None:
             text += repr(self.outputs.stamp)
         if root:

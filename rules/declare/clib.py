@@ -83,7 +83,7 @@ class StaticCLib(Rule):
         inputs = list(visible.headers) + list(visible.flag_files) + image
         flags = (list(tc.default_copts(plat)) + [f"-D{d}" for d in visible.defines]
                  + [f"-I{i}" for i in visible.includes] + list(visible.flag_args()) + list(a.copts)
-                 + self.ctx.prefix_map_flags(self.env))
+                 + self.ctx.prefix_map_flags(self.env, tc))
         cxx = tc.cxx(plat) if self.cxx else None
         if self.cxx and cxx is None:
             raise self.error(f"[{config}] {tc.cxx_missing()}", "build C++ with toolchain='zig' (or a container image)")

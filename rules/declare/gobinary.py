@@ -53,6 +53,9 @@ class GoBinaryAttrs:
     x_defs: tuple = attrs.field(default=None, converter=_x_defs)
     static: bool = attrs.field(default=True, converter=declare.boolean("static"))
     strip: bool = attrs.field(default=True, converter=declare.boolean("strip"))
+    # A stripped binary plus `<name>.debug` (its DWARF and symbols, found by gdb through .gnu_debuglink or the
+    # build ID), both reproducible: execute/debuginfo.py.
+    split_debug: bool = attrs.field(default=False, converter=declare.boolean("split_debug"))
     verify: tuple = attrs.field(default=None, converter=declare.relaxations)
 
     @package.validator
@@ -61,6 +64,11 @@ class GoBinaryAttrs:
             raise declare.AttributeError_("package must be a path relative to the module root, e.g. './cmd/app'")
         if os.path.isabs(value) or os.path.normpath(value).split(os.sep)[0] == "..":
             raise declare.AttributeError_(f"package {value!r} must stay inside the module root")
+
+    @split_debug.validator
+    def _split_debug(self, attribute, value):
+        if value and not self.strip:
+            raise declare.AttributeError_("split_debug ships a stripped binary beside its .debug file: drop strip=False")
 
 
 class GoCgoBinary(Rule):
@@ -102,7 +110,7 @@ class GoCgoBinary(Rule):
         if tc.prefetch_modules:
             extra.append(self._download_modules(config, go, extra))
         cppflags = ([f"-D{d}" for d in cc.defines] + [f"-I{i}" for i in cc.includes] + list(cc.flag_args())
-                    + self.ctx.prefix_map_flags(self.env)
+                    + self.ctx.prefix_map_flags(self.env, tc)
                     # An image's system headers can change while its compiler's version (all Go asks) does not.
                     + [f"-DSCONSRULES_TOOLCHAIN={hashlib.sha256(config.toolchain_identity.encode()).hexdigest()[:16]}"])
         out = os.path.join(self.outdir(config), self.name)
@@ -123,7 +131,8 @@ class GoCgoBinary(Rule):
         cxx = cxx or commands.missing_compiler(f"[{config}] a Go package in the build has C++ sources, and "
                                                f"{tc.cxx_missing()} (hint: use toolchain='zig')")
         pkg = a.package if a.package.startswith(".") else "./" + a.package
-        env = commands.cgo_env(plat, tc.cc(plat), cxx, cppflags, tc.default_copts(plat), ldflags)
+        copts = list(tc.default_copts(plat)) + (self._debug_copts(tc, plat, cc) if a.split_debug else [])
+        env = commands.cgo_env(plat, tc.cc(plat), cxx, cppflags, copts, ldflags)
         # The files this platform's build compiles: one excluded by a build constraint never rebuilds it.
         context = BuildContext(plat.os, plat.info.goarch, frozenset(commands.go_tag_list(a.gotags, plat)))
         inputs = self.ctx.gosrc.package_inputs(self.module, a.package, context)
@@ -134,9 +143,8 @@ class GoCgoBinary(Rule):
                                               + list(tc.default_copts(plat)) + ["-I", os.path.dirname(path), "-c", path],
                                               directory=os.path.dirname(path))
         work = self.module.workspace
-        build = commands.go_build(go.exe, pkg, tmp_of(out), a.gotags,
-                                  commands.go_link_flags(a.static, a.strip, stamp.apply(a.x_defs, self._stamp())),
-                                  self.module.root, env, plat, work)
+        link_flags = commands.go_link_flags(a.static, a.strip, stamp.apply(a.x_defs, self._stamp()), a.split_debug)
+        build = commands.go_build(go.exe, pkg, tmp_of(out), a.gotags, link_flags, self.module.root, env, plat, work)
         link_policy = self.policy(plat, cxx_runtime=tc.cxx_runtime())
         check = commands.check_link_inputs(commands.go_link_inputs(go.exe, pkg, a.gotags, self.module.root, plat, work),
                                            link_policy, config.dirname, list(dict.fromkeys(d.name for d in self.cdeps)),
@@ -149,16 +157,57 @@ class GoCgoBinary(Rule):
         # What the cgo compiles read beyond the package (Go's cache does not see it): headers, response
         # files of flags, the image. Archives are left out: a .c edit relinks without recompiling cgo code.
         digest_inputs = tuple(n.abspath for n in list(cc.headers) + list(cc.flag_files) + list(tc.sources()))
-        step = self.step(config, f"go build {pkg}", [check, build], Outputs(out),
+        work_list, passenv = [check, build], {**go.passenv(), **tc.env(plat)}
+        if a.split_debug:
+            work_list, passenv = self._split_debug(config, go, out, check, build, link_flags, copts,
+                                                   bool(cc.cxx or self.own_cxx), passenv)
+        step = self.step(config, f"go build {pkg}", work_list, Outputs(out, side=(".debug",) if a.split_debug else ()),
                          Verification(policy, prechecks=prechecks, report=True, hint=hint),
-                         identities=(config.toolchain_identity, go.identity()), passenv={**go.passenv(), **tc.env(plat)},
-                         mounts=(self.module.root,), caching=Caching(remote=True, digest_env="CGO_CPPFLAGS",
-                                                                         digest_inputs=digest_inputs))
+                         identities=(config.toolchain_identity, go.identity()), passenv=passenv,
+                         mounts=(self.module.root,),
+                         # two files: the output cache keeps one (Go's build cache still keeps the compiles)
+                         caching=Caching(remote=not a.split_debug, digest_env="CGO_CPPFLAGS", digest_inputs=digest_inputs))
         sources = ([self.env.File(f) for f in inputs] + list(cc.archives) + list(cc.headers) + list(cc.flag_files)
                    + extra + [self.env.File(f) for c in cc.components for f in c.files])
         node = self.nodes(step, sources, config, scan_paths=cc.scan_paths())[0]
         self.ctx.registry.binaries.append((node, self, config))
         return node
+
+    def _debug_copts(self, tc, plat, cc):
+        """cgo's compiles with DWARF; headers of zig's lib dir named by the canonical directory (the split point
+        clang picks between them and Go's work dir would otherwise differ between machines)."""
+        try:
+            link = tc.debug_link(plat, bool(cc.cxx or self.own_cxx))
+        except ValueError:
+            link = None  # _split_debug says why
+        return ["-g"] + ([f"-ffile-prefix-map={link.directory}={link.canonical}"] if link else [])
+
+    def _split_debug(self, config, go, out, check, build, link_flags, copts, cxx, passenv):
+        """The go build step's work and environment for split debug files: zig's links run with its fixed-length
+        debug directory, warmed once per target, and the link is rewritten, verified and split after it."""
+        a, tc, plat = self.attrs, config.toolchain, config.platform
+        why = tc.split_debug_missing()
+        if not why and (plat.info.elf_class != 64 or not plat.info.little_endian):
+            why = f"{plat} binaries are not ELF64 little-endian, the only kind execute/debuginfo.py splits"
+        if why:
+            raise self.error(f"[{config}] split_debug: {why}", "build split-debug binaries natively with toolchain='zig' "
+                             "for amd64, arm64, riscv64 or ppc64le")
+        try:
+            link = tc.debug_link(plat, cxx)
+        except ValueError as exc:
+            raise self.error(f"[{config}] split_debug: {exc}", "set XDG_CACHE_HOME to a shorter directory") from None
+        full = self.policy(plat, static=a.static, stripped=False, go=True, cgo=True, trimpath=True,
+                           leak_paths=self.ctx.leak_paths(self.env, go, tc), leak_dwarf=True)
+        work = [check, build, commands.split_debug(tmp_of(out), self.name, link, full)]
+        if link is None:
+            return work, passenv
+        # never empty: Go puts its default "-g -O2" in an empty CGO_LDFLAGS, and zig cc's link then makes
+        # compiler-rt in another mode (with -O2, no UBSan runtime) than the real links, which have no -O
+        flags = ["-static"] + (tc.cxx_link_flags(plat) if cxx else [])
+        env = commands.cgo_env(plat, tc.cc(plat), tc.cxx(plat) or tc.cc(plat), [], copts, flags)
+        warm = commands.go_build(go.exe, ".", os.path.join(link.warm_dir, "warm"), (), [f for f in link_flags
+                                 if not f.startswith("-X=")], link.warm_dir, env, plat)
+        return [commands.warm_debug_libc(link, warm, cxx)] + work, {**passenv, **dict(link.env)}
 
     def _stamp(self):
         """The checkout's stamp values with --stamp (once per run and module), else None."""

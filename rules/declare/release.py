@@ -1,5 +1,6 @@
 """Release: what a release engineer hands over, made from verified binaries: for every platform a deterministic
 `<name>_<version>_<os>_<arch>.tar.gz` (the platform's binaries and the given files under one top directory),
+with `.debug.tar.gz` beside it holding the `<binary>.debug` files of split_debug binaries (same top directory),
 CycloneDX and SPDX SBOMs per binary (`<that top>.<binary>.cdx.json` and `.spdx.json`, from the binary's own
 records), the OCI layouts of `images=` (multi-platform ScratchImages), an in-toto/SLSA provenance statement
 (`<name>_<version>.provenance.json`, execute/provenance.py) and a SHA256SUMS over all of them, in
@@ -18,7 +19,7 @@ from typing import Optional
 
 import attrs
 
-from ..actions import Call, Outputs, tmp_of
+from ..actions import Call, Command, Outputs, tmp_of
 from ..actions.step import portable
 from . import attributes as declare
 from .rule import Rule
@@ -162,7 +163,7 @@ class Release(Rule):
         links = []
         for node, step in self.binaries:
             installs = self.ctx.install_dirs(getattr(node.attributes, "sconsrules_toolchain", None))
-            build = step.commands[-1]
+            build = [c for c in step.commands if isinstance(c, Command)][-1]  # after it: a split_debug Call
             command = {"argv": list(build.argv), "env": dict(build.env), "cwd": build.cwd}
             command = json.loads(portable(json.dumps(command, sort_keys=True), root, installs))
             links.append((os.path.basename(node.abspath), str(step.policy.platform), node.abspath, command,
@@ -198,6 +199,14 @@ class Release(Rule):
                              self._work(Call("sconsrules.execute.release:pack",
                                              (self.name, tmp_of(path), top, tuple(members), self.epoch))), Outputs(path))
             archives.append(self.nodes(step, [n for n, _ in binaries] + self.files)[0])
+            debug = [self.env.File(n.abspath + ".debug") for n, s in binaries if ".debug" in s.outputs.side]
+            if debug:  # beside the binaries when both are unpacked: gdb finds each by its .gnu_debuglink
+                path = os.path.join(out, top + ".debug.tar.gz")
+                members = tuple((os.path.basename(d.abspath), d.abspath, None) for d in debug)
+                step = self.step(None, f"archive {top}.debug.tar.gz",
+                                 self._work(Call("sconsrules.execute.release:pack",
+                                                 (self.name, tmp_of(path), top, members, self.epoch))), Outputs(path))
+                archives.append(self.nodes(step, debug)[0])
             for node, binary_step in binaries:
                 binary = os.path.basename(node.abspath)
                 for form, suffix in (("cyclonedx", "cdx.json"), ("spdx", "spdx.json")):

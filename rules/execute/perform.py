@@ -92,8 +92,9 @@ def _prepare(step):
     """This run's temporary path, empty, and nothing at the final path (a failure leaves nothing there)."""
     os.makedirs(os.path.dirname(step.out), exist_ok=True)
     tmp = run_tmp(step.tmp)
-    remove(tmp)
-    remove(step.out)
+    for suffix in ("",) + step.outputs.side:
+        remove(tmp + suffix)
+        remove(step.out + suffix)
     if step.outputs.stamp_path:
         remove(step.outputs.stamp_path)
     return tmp
@@ -168,9 +169,11 @@ def _check_outputs(step, tmp):
         return
     if step.outputs.kind == "tree" and not os.path.isdir(tmp):
         raise _error(step, f"{step.what} did not produce its directory")
-    for path in _expected(step, tmp) if step.outputs.kind == "file" or step.outputs.members else ():
+    side = [tmp + s for s in step.outputs.side]
+    for path in (_expected(step, tmp) + side) if step.outputs.kind == "file" or step.outputs.members else ():
         if not os.path.isfile(path):
-            what = os.path.relpath(path, tmp) if step.outputs.members else "its output"
+            what = (os.path.relpath(path, tmp) if step.outputs.members else "its output" if path == tmp
+                    else os.path.basename(step.out) + path[len(tmp):])
             raise _error(step, f"{step.what} did not produce {what}",
                          "check the declared outputs against what the build installs")
 
@@ -194,6 +197,8 @@ def _write_report(step, report):
 
 
 def _publish(step, tmp):
+    for suffix in step.outputs.side:  # the main output last: its presence says the others are there
+        os.replace(tmp + suffix, step.out + suffix)
     os.replace(tmp, step.out)
     if step.outputs.stamp_path:
         write_atomic(step.outputs.stamp_path, step.stamp_text())
@@ -232,7 +237,8 @@ def perform(step, executor, shared=None, digest=None, echo=False, verdicts=None)
             remove(path)
         return report
     finally:
-        remove(tmp)
+        for suffix in ("",) + step.outputs.side:
+            remove(tmp + suffix)
 
 
 def _checked(step, tmp):

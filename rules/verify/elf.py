@@ -93,6 +93,7 @@ class ElfFacts:
     program_headers: int
     go_buildinfo: object  # GoBuildInfo or None
     debug_data: bytes = attrs.field(repr=False)  # all DWARF, decompressed
+    debug_paths: tuple  # absolute paths the DWARF names as directories and files (executables only)
     other_data: bytes = attrs.field(repr=False)  # the file without its debug sections
 
     @property
@@ -321,5 +322,22 @@ def _read(elf, data):
         program_headers=header["e_phnum"],
         go_buildinfo=go,
         debug_data=b"".join(debug),
+        debug_paths=_dwarf_paths(elf) if debug and elf.header["e_type"] != "ET_REL" else (),
         other_data=bytes(other),
     )
+
+
+def _dwarf_paths(elf):
+    """Absolute paths the DWARF names: each unit's directory and name, its line table's directories and files
+    (DWARF 4 and 5 spell those differently)."""
+    dwarf = elf.get_dwarf_info(relocate_dwarf_sections=False)
+    found = set()
+    for cu in dwarf.iter_CUs():
+        top = cu.get_top_DIE().attributes
+        found.update(top[a].value for a in ("DW_AT_comp_dir", "DW_AT_name") if a in top)
+        lines = dwarf.line_program_for_CU(cu)
+        if lines is None:
+            continue
+        found.update(d.get("DW_LNCT_path") if hasattr(d, "get") else d for d in lines.header.get("include_directory", ()))
+        found.update(f.get("name") or f.get("DW_LNCT_path") for f in lines.header.get("file_entry", ()))
+    return tuple(sorted(p.decode("utf-8", "replace") for p in found if isinstance(p, bytes) and p.startswith(b"/")))

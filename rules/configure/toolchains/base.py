@@ -13,6 +13,20 @@ from ..identity import ToolIdentities
 
 
 @attrs.frozen
+class DebugLink:
+    """A split-debug link's setting (execute/debuginfo.py): `env` for the link, `directory` the fixed-length
+    directory its DWARF may name, rewritten to `canonical`; the warm-up links a cgo program from `warm_dir`
+    once, recorded by `mark`, with zig's `lib` dir linked into `directory`."""
+
+    env: Tuple[Tuple[str, str], ...]
+    directory: str
+    canonical: str
+    lib: str
+    warm_dir: str
+    mark: str
+
+
+@attrs.frozen
 class Toolchain:
     """Base of the C toolchains; subclasses fill in the commands."""
 
@@ -47,6 +61,19 @@ class Toolchain:
     def first_use(self, platform) -> Optional[str]:
         """What to say before this toolchain's first work for `platform` on this machine, when that work is slow
         once (zig compiles musl's libc per target); None when nothing is."""
+        return None
+
+    def prefix_map_flags(self) -> List[str]:
+        """-ffile-prefix-map flags naming this toolchain's install directories in debug info and __FILE__."""
+        return []
+
+    def split_debug_missing(self) -> Optional[str]:
+        """Why this toolchain cannot make split debug files, or None when it can."""
+        return None
+
+    def debug_link(self, platform, cxx: bool) -> Optional["DebugLink"]:
+        """What a split-debug link needs so that its DWARF is the same on every machine, or None when nothing
+        (a libc without DWARF, as distributions ship musl's libc.a)."""
         return None
 
     def used(self, platform) -> None:

@@ -64,6 +64,10 @@ class ContainerToolchain(Toolchain):
     resolved_id: Optional[str] = None  # image mode: looked up once when declared
     image_node: object = attrs.field(default=None, eq=False, hash=False, repr=False)  # Dockerfile mode
 
+    def split_debug_missing(self):
+        return ("split debug files are made natively (zig or musl-gcc): the rewrite of the toolchain's paths in "
+                "the DWARF is not set up for an image")
+
     def sources(self):
         return (self.image_node,) if self.image_node is not None else ()
 

@@ -1,10 +1,16 @@
 """zig cc from the `ziglang` PyPI package: the embedded default, a musl cross compiler for every arch."""
+import hashlib
 import os
 from typing import Optional
 
 import attrs
 
-from .base import Toolchain
+from .base import DebugLink, Toolchain
+
+# Split debug files (execute/debuginfo.py): zig's lib dir and debug cache live under a directory of this exact
+# length, whose bytes in the DWARF are replaced by CANONICAL_DEBUG_DIR (same length, so no offset moves).
+DEBUG_DIR_LENGTH = 128
+CANONICAL_DEBUG_DIR = "/sconsrules-zig/".ljust(DEBUG_DIR_LENGTH, "_")
 
 
 def _zig_exe():
@@ -19,6 +25,16 @@ def _zig_exe():
 def zig_cache_dir():
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return os.environ.get("ZIG_GLOBAL_CACHE_DIR") or os.path.join(base, "zig")
+
+
+def debug_dir() -> str:
+    """The fixed-length directory of split-debug links, under the user's cache; ValueError when that is too long."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    head = os.path.join(os.path.abspath(base), "sconsrules", "zig-debug") + "/"
+    if len(head) > DEBUG_DIR_LENGTH - 8:
+        raise ValueError(f"the cache directory {base} is too long for split debug files (at most "
+                         f"{DEBUG_DIR_LENGTH - 33} characters)")
+    return head + "_" * (DEBUG_DIR_LENGTH - len(head))
 
 
 @attrs.frozen
@@ -59,6 +75,22 @@ class ZigToolchain(Toolchain):
             os.makedirs(os.path.dirname(mark), exist_ok=True)
             with open(mark, "w") as fh:
                 fh.write(f"{self.exe}\n")
+
+    def prefix_map_flags(self):
+        """zig's headers (libc, libc++) as split-debug links see them: the same bytes from any install."""
+        return [f"-ffile-prefix-map={os.path.dirname(self.exe)}/lib={CANONICAL_DEBUG_DIR}/lib"] if self.exe else []
+
+    def debug_link(self, platform, cxx):
+        directory = debug_dir()
+        cache = os.path.join(directory, "cache")
+        version = hashlib.sha256(self.identity().encode()).hexdigest()[:16] if self.exe else "none"
+        warm = f"{platform.zig_target}{'-c++' if cxx else ''}"
+        return DebugLink(env=(("ZIG_GLOBAL_CACHE_DIR", cache), ("ZIG_LIB_DIR", os.path.join(directory, "lib")),
+                              ("ZIG_LOCAL_CACHE_DIR", cache)),
+                         directory=directory, canonical=CANONICAL_DEBUG_DIR,
+                         lib=os.path.join(os.path.dirname(self.exe or ""), "lib"),
+                         warm_dir=os.path.join(directory, "warm", warm),
+                         mark=os.path.join(cache, "sconsrules-warm", f"{warm}-{version}"))
 
     def ar(self, platform):
         return [self.exe, "ar"]
