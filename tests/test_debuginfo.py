@@ -228,6 +228,22 @@ def test_split_debug_files_are_read_by_gdb_and_the_same_from_any_checkout(tmp_pa
 
 
 @pytest.mark.unit
+def test_the_environment_default_splits_where_it_can(analysis):
+    """SCONSRULES_SPLIT_DEBUG applies to stripped binaries on platforms it can split; the attribute wins."""
+    _module(analysis)
+    analysis.env["SCONSRULES_SPLIT_DEBUG"] = True
+    analysis.env.GoCgoBinary("app", package=".", platforms=["linux/amd64", "linux/arm/v7"])
+    analysis.env.GoCgoBinary("kept", package=".", strip=False, platforms=["linux/amd64"])
+    analysis.env.GoCgoBinary("off", package=".", split_debug=False, platforms=["linux/amd64"])
+    sides = {(s.label, s.config): s.outputs.side for s in analysis.steps("GoCgoBinary", "go build")}
+    assert sides == {("app", "linux-amd64-musl-zig"): (".debug",), ("app", "linux-arm-musl-zig"): (),
+                     ("kept", "linux-amd64-musl-zig"): (), ("off", "linux-amd64-musl-zig"): ()}
+    analysis.env["SCONSRULES_SPLIT_DEBUG"] = "yes"
+    assert "SCONSRULES_SPLIT_DEBUG must be True or False, not 'yes'" in analysis.error(
+        "env.GoCgoBinary('app2', package='.', platforms=['linux/amd64'])")
+
+
+@pytest.mark.unit
 def test_split_debug_is_refused_where_it_cannot_be_made(analysis):
     _module(analysis)
     assert analysis.error("env.GoCgoBinary('app', package='.', split_debug=True, platforms=['linux/arm/v7'])") == (

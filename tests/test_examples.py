@@ -5,6 +5,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
 
 import pytest
 
@@ -263,13 +264,32 @@ def test_examples_release_has_every_artifact_and_checksums(examples_release):
     and SHA256SUMS over all of them, which sha256sum -c accepts; a plain `scons` did not build it."""
     project, out, _ = examples_release
     binaries = ["chain", "hello-cgo", "shapes-app", "sqlite-query", "tlsclient"]
-    expected = {f"examples-release_0.1.0_linux_{arch}.tar.gz" for arch in ("amd64", "arm64")}
+    expected = {f"examples-release_0.1.0_linux_{arch}{kind}.tar.gz" for arch in ("amd64", "arm64")
+                for kind in ("", ".debug")}
     expected |= {f"examples-release_0.1.0_linux_{arch}.{b}.{form}.json" for arch in ("amd64", "arm64")
                  for b in binaries for form in ("cdx", "spdx")}
     expected |= {"examples-release_0.1.0_tlsclient-0.1.0.oci.tar", "examples-release_0.1.0.provenance.json"}
     assert set(os.listdir(out)) == expected | {"SHA256SUMS"}
     check = subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=out, capture_output=True, text=True)
     assert check.returncode == 0 and check.stdout.count(": OK") == len(expected)
+
+
+def test_examples_release_debug_files_serve_gdb_beside_the_binaries(examples_release, tmp_path):
+    """The debug archive holds the split-debug binaries' .debug files (not the C++ one's) under the binaries'
+    top directory: unpacked together, gdb finds each by its .gnu_debuglink and resolves Go, cgo and musl lines."""
+    gdb = require("gdb", "to read split debug files")
+    _, out, _ = examples_release
+    top = "examples-release_0.1.0_linux_amd64"
+    for kind in ("", ".debug"):
+        with tarfile.open(os.path.join(out, top + kind + ".tar.gz")) as tar:
+            if kind:
+                assert sorted(tar.getnames()) == [top] + [f"{top}/{b}.debug" for b in
+                                                          ("chain", "hello-cgo", "sqlite-query", "tlsclient")]
+            tar.extractall(tmp_path, filter="data")
+    binary = str(tmp_path / top / "chain")
+    lines = subprocess.run([gdb, "-nx", "-batch", "-ex", "info line main.main", "-ex", "info line __libc_start_main", binary], capture_output=True, text=True).stdout
+    assert 'of "example.com/clib-chain/cmd/chain/main.go" starts at address' in lines, lines
+    assert "/lib/libc/musl/src/env/__libc_start_main.c\" starts at address" in lines, lines
 
 
 def test_examples_sboms_list_the_c_libraries_with_versions_and_hashes(examples_release):

@@ -106,7 +106,10 @@ class ForeignCLib(Rule):
         prefix = a.install_prefix.strip("/")
         # Build systems record CC and CFLAGS in what they build (OpenSSL's `openssl version -f`): the paths
         # of this machine go into the cc wrapper, and CC, CFLAGS and CPPFLAGS stay path-free.
-        cc_extra = [f"-ffile-prefix-map={work}=."] + [f"-I{i}" for i in seen.includes] + list(seen.flag_args())
+        # The project (a dependency's include dir) and zig's headers by fixed names; the work dir, inside the
+        # project, is mapped last: clang applies the last matching map, as GCC does.
+        cc_extra = (self.ctx.prefix_map_flags(self.env, tc) + [f"-ffile-prefix-map={work}=."]
+                    + [f"-I{i}" for i in seen.includes] + list(seen.flag_args()))
         cflags = list(tc.default_copts(plat)) + [f"-D{d}" for d in a.defines]
         env = {"CC": "cc", "CXX": "c++", "AR": "ar", "RANLIB": "ranlib", "CFLAGS": " ".join(cflags),
                "CXXFLAGS": " ".join(cflags),

@@ -55,7 +55,9 @@ class GoBinaryAttrs:
     strip: bool = attrs.field(default=True, converter=declare.boolean("strip"))
     # A stripped binary plus `<name>.debug` (its DWARF and symbols, found by gdb through .gnu_debuglink or the
     # build ID), both reproducible: execute/debuginfo.py.
-    split_debug: bool = attrs.field(default=False, converter=declare.boolean("split_debug"))
+    # None: the environment's SCONSRULES_SPLIT_DEBUG, applied where split debug files can be made.
+    split_debug: Optional[bool] = attrs.field(default=None, converter=attrs.converters.optional(
+        declare.boolean("split_debug")))
     verify: tuple = attrs.field(default=None, converter=declare.relaxations)
 
     @package.validator
@@ -131,7 +133,8 @@ class GoCgoBinary(Rule):
         cxx = cxx or commands.missing_compiler(f"[{config}] a Go package in the build has C++ sources, and "
                                                f"{tc.cxx_missing()} (hint: use toolchain='zig')")
         pkg = a.package if a.package.startswith(".") else "./" + a.package
-        copts = list(tc.default_copts(plat)) + (self._debug_copts(tc, plat, cc) if a.split_debug else [])
+        split = self._splits(config)
+        copts = list(tc.default_copts(plat)) + (self._debug_copts(tc, plat, cc) if split else [])
         env = commands.cgo_env(plat, tc.cc(plat), cxx, cppflags, copts, ldflags)
         # The files this platform's build compiles: one excluded by a build constraint never rebuilds it.
         context = BuildContext(plat.os, plat.info.goarch, frozenset(commands.go_tag_list(a.gotags, plat)))
@@ -143,14 +146,15 @@ class GoCgoBinary(Rule):
                                               + list(tc.default_copts(plat)) + ["-I", os.path.dirname(path), "-c", path],
                                               directory=os.path.dirname(path))
         work = self.module.workspace
-        link_flags = commands.go_link_flags(a.static, a.strip, stamp.apply(a.x_defs, self._stamp()), a.split_debug)
+        link_flags = commands.go_link_flags(a.static, a.strip, stamp.apply(a.x_defs, self._stamp()), split)
         build = commands.go_build(go.exe, pkg, tmp_of(out), a.gotags, link_flags, self.module.root, env, plat, work)
         link_policy = self.policy(plat, cxx_runtime=tc.cxx_runtime())
         check = commands.check_link_inputs(commands.go_link_inputs(go.exe, pkg, a.gotags, self.module.root, plat, work),
                                            link_policy, config.dirname, list(dict.fromkeys(d.name for d in self.cdeps)),
                                            manifest=self._manifest(config, cc, go, manifest_object))
         policy = self.policy(plat, static=a.static, stripped=a.strip, go=True, cgo=True, trimpath=True,
-                             leak_paths=self.ctx.leak_paths(self.env, go, tc), leak_dwarf=a.strip)
+                             leak_paths=self.ctx.leak_paths(self.env, go, tc), leak_dwarf=a.strip,
+                             dwarf_allow=tc.dwarf_allowed())
         # cdeps archives are checked again before the link: a foreign or glibc-built archive fails with the
         # verifier's reason instead of a linker error.
         prechecks = tuple((x.abspath, link_policy) for x in cc.archive_files)
@@ -158,20 +162,37 @@ class GoCgoBinary(Rule):
         # files of flags, the image. Archives are left out: a .c edit relinks without recompiling cgo code.
         digest_inputs = tuple(n.abspath for n in list(cc.headers) + list(cc.flag_files) + list(tc.sources()))
         work_list, passenv = [check, build], {**go.passenv(), **tc.env(plat)}
-        if a.split_debug:
+        if split:
             work_list, passenv = self._split_debug(config, go, out, check, build, link_flags, copts,
                                                    bool(cc.cxx or self.own_cxx), passenv)
-        step = self.step(config, f"go build {pkg}", work_list, Outputs(out, side=(".debug",) if a.split_debug else ()),
+        step = self.step(config, f"go build {pkg}", work_list, Outputs(out, side=(".debug",) if split else ()),
                          Verification(policy, prechecks=prechecks, report=True, hint=hint),
                          identities=(config.toolchain_identity, go.identity()), passenv=passenv,
                          mounts=(self.module.root,),
                          # two files: the output cache keeps one (Go's build cache still keeps the compiles)
-                         caching=Caching(remote=not a.split_debug, digest_env="CGO_CPPFLAGS", digest_inputs=digest_inputs))
+                         caching=Caching(remote=not split, digest_env="CGO_CPPFLAGS", digest_inputs=digest_inputs))
         sources = ([self.env.File(f) for f in inputs] + list(cc.archives) + list(cc.headers) + list(cc.flag_files)
                    + extra + [self.env.File(f) for c in cc.components for f in c.files])
         node = self.nodes(step, sources, config, scan_paths=cc.scan_paths())[0]
         self.ctx.registry.binaries.append((node, self, config))
         return node
+
+    def _splits(self, config):
+        """Whether this configuration's link makes split debug files: split_debug=True (refused where it cannot
+        be done), or the environment's SCONSRULES_SPLIT_DEBUG for stripped binaries where it can."""
+        if self.attrs.split_debug is not None:
+            return self.attrs.split_debug
+        wanted = self.env.get("SCONSRULES_SPLIT_DEBUG", False)
+        if not isinstance(wanted, bool):
+            raise self.error(f"SCONSRULES_SPLIT_DEBUG must be True or False, not {declare.describe(wanted)}")
+        return wanted and self.attrs.strip and self._split_missing(config) is None
+
+    def _split_missing(self, config):
+        plat = config.platform
+        why = config.toolchain.split_debug_missing()
+        if not why and (plat.info.elf_class != 64 or not plat.info.little_endian):
+            why = f"{plat} binaries are not ELF64 little-endian, the only kind execute/debuginfo.py splits"
+        return why
 
     def _debug_copts(self, tc, plat, cc):
         """cgo's compiles with DWARF; headers of zig's lib dir named by the canonical directory (the split point
@@ -186,9 +207,7 @@ class GoCgoBinary(Rule):
         """The go build step's work and environment for split debug files: zig's links run with its fixed-length
         debug directory, warmed once per target, and the link is rewritten, verified and split after it."""
         a, tc, plat = self.attrs, config.toolchain, config.platform
-        why = tc.split_debug_missing()
-        if not why and (plat.info.elf_class != 64 or not plat.info.little_endian):
-            why = f"{plat} binaries are not ELF64 little-endian, the only kind execute/debuginfo.py splits"
+        why = self._split_missing(config)
         if why:
             raise self.error(f"[{config}] split_debug: {why}", "build split-debug binaries natively with toolchain='zig' "
                              "for amd64, arm64, riscv64 or ppc64le")
@@ -197,7 +216,8 @@ class GoCgoBinary(Rule):
         except ValueError as exc:
             raise self.error(f"[{config}] split_debug: {exc}", "set XDG_CACHE_HOME to a shorter directory") from None
         full = self.policy(plat, static=a.static, stripped=False, go=True, cgo=True, trimpath=True,
-                           leak_paths=self.ctx.leak_paths(self.env, go, tc), leak_dwarf=True)
+                           leak_paths=self.ctx.leak_paths(self.env, go, tc), leak_dwarf=True,
+                           dwarf_allow=tc.dwarf_allowed())
         work = [check, build, commands.split_debug(tmp_of(out), self.name, link, full)]
         if link is None:
             return work, passenv

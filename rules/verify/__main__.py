@@ -68,6 +68,9 @@ def main(argv=None):
     parser.add_argument("--leak-path", action="append", metavar="DIR",
                         help="a directory of the build machine that must not appear in the file "
                              "(repeatable; default: $HOME, wherever this command runs)")
+    parser.add_argument("--dwarf-allow", action="append", default=[], metavar="PREFIX",
+                        help="an absolute path prefix debug info may name (repeatable; always allowed: /_/, "
+                             "/tmp/go-build/ and the canonical directory of split debug files)")
     parser.add_argument("-q", "--quiet", action="store_true", help="print failures only")
     parser.add_argument("--json", action="store_true", help="print a JSON report of every check (with each "
                                                                 "binary's dependency manifest)")
@@ -86,7 +89,8 @@ def main(argv=None):
     leak_paths = args.leak_path if args.leak_path is not None else [os.path.expanduser("~")]
     policy = Policy(platform=args.platform, static=args.static, libc=args.libc, stripped=args.stripped,
                     go=args.cgo or args.trimpath, cgo=args.cgo, trimpath=args.trimpath,
-                    leak_paths=tuple(os.path.abspath(p) for p in leak_paths if os.path.abspath(p) != "/"))
+                    leak_paths=tuple(os.path.abspath(p) for p in leak_paths if os.path.abspath(p) != "/"),
+                    dwarf_allow=tuple(args.dwarf_allow))
     reports, status = [], 0
     for path in args.files:
         try:

@@ -206,7 +206,8 @@ def _check_leaks(out, facts, policy):
             ", ".join(leaked) or "none")
     if facts.debug_data:
         leaked = find_paths(facts.debug_data, policy.leak_paths)
-        outside = [p for p in facts.debug_paths if not (p + "/").startswith(DWARF_ALLOWED)]
+        allowed = DWARF_ALLOWED + tuple(policy.dwarf_allow)
+        outside = [p for p in facts.debug_paths if not (p + "/").startswith(allowed)]
         leaked = sorted(set(leaked) | set(outside[:5]))
         if policy.leak_dwarf or not leaked:
             out.add("leaks.dwarf", not leaked, "debug info must not name paths of the build machine",

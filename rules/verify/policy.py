@@ -31,6 +31,9 @@ class Policy:
     # The C++ runtime the link will use ("libc++" for zig): code compiled against another cannot link with it.
     # Fields added after the first release carry `since`: at their default they leave Step signatures as they were.
     cxx_runtime: Optional[str] = attrs.field(default=None, metadata={"since": "0.2"})
+    # Absolute path prefixes the DWARF may name besides verify/checks.py:DWARF_ALLOWED (a distribution's build
+    # directory in its libc.a).
+    dwarf_allow: tuple = attrs.field(default=(), metadata={"since": "0.3"})
 
     def relaxed(self, check):
         return dict(self.relax).get(check)

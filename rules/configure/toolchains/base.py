@@ -67,6 +67,10 @@ class Toolchain:
         """-ffile-prefix-map flags naming this toolchain's install directories in debug info and __FILE__."""
         return []
 
+    def dwarf_allowed(self) -> Tuple[str, ...]:
+        """Absolute path prefixes this toolchain's own libraries name in their DWARF, the same on every machine."""
+        return ()
+
     def split_debug_missing(self) -> Optional[str]:
         """Why this toolchain cannot make split debug files, or None when it can."""
         return None
