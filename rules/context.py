@@ -28,7 +28,7 @@ from .declare.gosrc import GoSourceIndex
 from .declare.registry import Registry
 from .errors import RuleError
 from .execute import Executor, NativeExecutor, cache, perform
-from .execute.container import ContainerExecutor
+from .execute.container import ContainerExecutor, remove_idle_builders
 from .execute.records import Records
 from .execute.verdicts import Verdicts
 from .execute import remote
@@ -169,9 +169,12 @@ class Context:
         return self._memo[key]
 
     def close(self) -> None:
-        """Remove the builder containers of this run (at exit, also after a failure or Ctrl-C)."""
+        """Remove the builder containers of this run (at exit, also after a failure or Ctrl-C); `scons -c` of a
+        project with container toolchains also removes the builders kept for later runs."""
         for executor in list(self.executors.values()):
             executor.close()
+        if SCons.Script.GetOption("clean") and any(isinstance(e, ContainerExecutor) for e in self.executors.values()):
+            remove_idle_builders()
         if self._remote is not None:
             self._remote.close()
         if self.tally.counts["built"] or self.tally.counts["remote cache"]:  # stored something: may be over

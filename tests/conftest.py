@@ -18,6 +18,9 @@ CACHE_ROOT = os.environ.get("SCONSRULES_TEST_CACHE") or os.path.join(os.path.exp
 os.environ["XDG_CACHE_HOME"] = CACHE_ROOT
 for _name in ("ZIG_GLOBAL_CACHE_DIR", "GOCACHE", "SCONSRULES_OUTPUT_CACHE"):
     os.environ.pop(_name, None)
+# Every run its own builder container, removed at its end (what most container tests assert); the tests of
+# builders kept between runs set their own idle time.
+os.environ["SCONSRULES_BUILDER_IDLE"] = "0"
 BUILDER = "sconsrules-builder:bookworm"  # made by tests/containers/make_images.sh
 
 

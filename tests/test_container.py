@@ -255,7 +255,8 @@ def test_outputs_belong_to_a_non_root_invoker(docker_client, tmp_path):
             for name in [dirpath] + [os.path.join(dirpath, n) for n in dirnames + filenames]:
                 os.chown(name, uid, gid)
         os.chmod(root, 0o755)
-        env = {"PATH": os.environ["PATH"], "HOME": os.path.join(root, "home"), "PYTHONPATH": NONROOT_LIBS}
+        env = {"PATH": os.environ["PATH"], "HOME": os.path.join(root, "home"), "PYTHONPATH": NONROOT_LIBS,
+               "SCONSRULES_BUILDER_IDLE": os.environ["SCONSRULES_BUILDER_IDLE"]}
         docker_gid = grp.getgrnam("docker").gr_gid
         proc = subprocess.run(["setpriv", f"--reuid={uid}", f"--regid={gid}", f"--groups={docker_gid}", python, "-m",
                                "SCons", "-Q", f"--site-dir={SITE_DIR}"], cwd=project.root, env=env,
@@ -369,3 +370,33 @@ def test_cxx_in_a_container_with_glibc_gpp_is_refused_with_the_cause(project, do
     assert "GoCgoBinary 'shapes-app'" in line and "libc: must be linked against musl" in line and "glibc" in line
     assert "hint: this link used the C++ compiler `g++` and its libstdc++: both must target musl" in line
     assert not os.path.exists(project.path("build", "linux-amd64-musl-ctr-sconsrules-builder-bookworm", "shapes-app"))
+
+
+def test_a_kept_builder_serves_the_next_run_and_ends_when_idle(project, docker_client):
+    """With an idle time the builder outlives its run: labelled with its key (no pid), auto-removed; the next
+    run adopts it; `scons -c` removes it; left alone it ends by itself once the idle time passes untouched."""
+    container_project(project)
+    env = {"SCONSRULES_BUILDER_IDLE": "8"}
+    project.scons(env=env)
+    kept = builders(docker_client)
+    assert len(kept) == 1, kept
+    kept[0].reload()
+    labels = kept[0].labels
+    assert "sconsrules.reuse" in labels and "sconsrules.pid" not in labels
+    assert kept[0].attrs["HostConfig"]["AutoRemove"] is True
+    with open(project.path("c/base/base.c"), "a") as fh:
+        fh.write("int base_more(void) { return 2; }\n")
+    assert project.scons(env=env).steps()  # rebuilt ...
+    assert [c.id for c in builders(docker_client)] == [kept[0].id]  # ... in the same container
+    project.scons("-c", env=env)
+    assert builders(docker_client) == []
+    project.scons(env=env)
+    assert len(builders(docker_client)) == 1
+    deadline = time.time() + 60
+    while builders(docker_client) and time.time() < deadline:
+        time.sleep(1)
+    assert builders(docker_client) == [], "an idle builder must end by itself"
+    with open(project.path("c/base/base.c"), "a") as fh:
+        fh.write("int base_last(void) { return 3; }\n")
+    assert "must be 0 or a number of seconds" in project.scons(env={"SCONSRULES_BUILDER_IDLE": "2"},
+                                                               check=False).stderr

@@ -1,11 +1,20 @@
-"""Runs Commands inside one long-lived builder container per toolchain and scons run, through the Docker SDK.
+"""Runs Commands inside a long-lived builder container per toolchain and configuration, through the Docker SDK.
 
 The source trees are mounted read-only and the output and cache directories read-write, all at their host
 paths, so a Command means the same thing inside and outside. Actions run as the invoking uid:gid with no
 network; only commands marked `network` (module downloads) run in a separate short-lived container that
-has it. Every container carries labels: those left by a killed run are removed at the next start, and this
-run's are removed at exit (the run's Context closes its executors), also after a failure, Ctrl-C or SIGTERM.
+has it.
+
+A builder outlives its run to serve the next one (starting a container costs about a second): it is labelled
+with a key of everything that decides what a command sees in it (image ID, mounts, user, environment,
+hardening), found by that key at the next run, and ends by itself when no run has touched it for
+$SCONSRULES_BUILDER_IDLE seconds (600 by default; its main process is a shell loop, and it is auto-removed).
+A run that ends with commands still running in it (a failure elsewhere, Ctrl-C, SIGTERM) removes it, so no
+straggler writes on; `scons -c` removes this machine's idle builders. With SCONSRULES_BUILDER_IDLE=0 a builder
+lives for one run, labelled with the run's pid: those left by a killed run are removed at the next start.
 """
+import hashlib
+import json
 import os
 import threading
 
@@ -15,6 +24,10 @@ from .native import run_call
 from .run import MARK, RUN_ID
 
 LABEL = "sconsrules.builder"
+REUSE = "sconsrules.reuse"  # the key of a builder that serves later runs
+DEFAULT_IDLE = 600
+ALIVE = "/tmp/.sconsrules-alive"
+MIN_IDLE = 4
 PIDS_LIMIT = 4096
 # A build step gets no capability (no chown, no mknod, no bypassing file modes, also as root), cannot gain any
 # (setuid binaries), cannot fork without bound, and writes nowhere but its mounts and a private /tmp.
@@ -51,14 +64,43 @@ def _pid_alive(pid):
         return True
 
 
+def idle_seconds(who):
+    """How long a builder waits for the next run: $SCONSRULES_BUILDER_IDLE (0: one run only)."""
+    text = os.environ.get("SCONSRULES_BUILDER_IDLE", "").strip()
+    try:
+        value = int(text) if text else DEFAULT_IDLE
+    except ValueError:
+        value = -1
+    if value != 0 and not MIN_IDLE <= value <= 86400:
+        raise RuleError(*who, f"SCONSRULES_BUILDER_IDLE={text!r} must be 0 or a number of seconds from "
+                              f"{MIN_IDLE} to 86400", "0 gives every run its own builder")
+    return value
+
+
 def remove_stale(client):
-    """Remove builder containers whose scons process (on this host) is gone."""
+    """Remove builder containers whose scons process (on this host) is gone; builders kept for later runs end
+    by themselves."""
     host = os.uname().nodename
     for container in _listed(client, {"label": LABEL}):
         labels = container.attrs.get("Labels") or {}
+        if REUSE in labels:
+            continue
         pid = int(labels.get("sconsrules.pid", "0") or 0)
         if labels.get("sconsrules.host") == host and (not pid or not _pid_alive(pid)):
             _remove_container(container)
+
+
+def remove_idle_builders():
+    """`scons -c`: remove this machine's builders kept for later runs (no engine, nothing to remove)."""
+    try:
+        import docker
+        client = docker.from_env(timeout=60)
+        host = os.uname().nodename
+        for container in _listed(client, {"label": REUSE}):
+            if (container.attrs.get("Labels") or {}).get("sconsrules.host") == host:
+                _remove_container(container)
+    except Exception:
+        pass
 
 
 def _listed(client, filters):
@@ -87,9 +129,18 @@ class ContainerExecutor:
         self._client = None
         self._container = None
         self._image = None
+        self._idle = None  # seconds a kept builder waits; 0: this run's own builder
+        self._running = 0  # commands in flight in the builder
+        self._closed = threading.Event()
 
     def _labels(self):
         return {LABEL: self.toolchain.name, "sconsrules.pid": str(os.getpid()), "sconsrules.host": os.uname().nodename}
+
+    def _reuse_key(self, volumes):
+        """What decides what a command sees in the builder: two runs that agree on it may share one."""
+        facts = [self._image, volumes, f"{os.getuid()}:{os.getgid()}", self.toolchain.container_env(), HARDENING,
+                 self._idle]
+        return hashlib.sha256(json.dumps(facts, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
     def _volumes(self):
         volumes = {}
@@ -106,29 +157,75 @@ class ContainerExecutor:
     def _start(self, who):
         import docker
 
+        self._idle = idle_seconds(who)
         self._client = client_or_error(*who)
         remove_stale(self._client)
         self._image = self.toolchain.image_id(self._client, *who)
+        volumes = self._volumes()
+        labels, command, key = self._labels(), ["sleep", "infinity"], None
+        if self._idle:
+            key = self._reuse_key(volumes)
+            if self._adopt(key):
+                return
+            labels = {LABEL: self.toolchain.name, REUSE: key, "sconsrules.host": os.uname().nodename}
+            # Ends when ALIVE was not touched for a whole period: `rm` fails and the loop stops.
+            command = ["sh", "-c", f"touch {ALIVE}; while rm {ALIVE} 2>/dev/null; do sleep {self._idle}; done"]
         try:
             self._container = self._client.containers.run(
-                self._image, ["sleep", "infinity"], detach=True, network_mode="none", labels=self._labels(),
-                volumes=self._volumes(), user=f"{os.getuid()}:{os.getgid()}", environment=self.toolchain.container_env(),
-                init=True, auto_remove=False, **HARDENING)
+                self._image, command, detach=True, network_mode="none", labels=labels,
+                volumes=volumes, user=f"{os.getuid()}:{os.getgid()}", environment=self.toolchain.container_env(),
+                init=True, auto_remove=bool(key), **HARDENING)
+            if key:
+                self._keep_alive()
         except docker.errors.APIError as exc:
             text = str(exc.explanation or exc)
             if "mount" in text or "bind source path" in text:
                 raise self._error(who, f"cannot mount the source or output directories: {text}",
                                   "the engine must see this machine's paths (a local dockerd, not a remote one)") from None
             if "executable file not found" in text:
-                raise self._error(who, "the image has no `sleep` to keep the builder container alive",
+                raise self._error(who, "the image has no `sleep` (or `sh`) to keep the builder container alive",
                                   "use an image with coreutils or busybox") from None
             raise self._error(who, f"cannot start the builder container: {text}") from None
 
+    def _adopt(self, key):
+        """Use a running builder an earlier run kept under `key`, if one answers."""
+        for container in self._client.containers.list(filters={"label": f"{REUSE}={key}", "status": "running"}):
+            self._container = container
+            try:
+                self._touch()
+            except Exception:  # it ended between the list and the exec
+                self._container = None
+                continue
+            self._keep_alive()
+            return True
+        return False
+
+    def _touch(self):
+        code, _ = self._container.exec_run(["touch", ALIVE], user=f"{os.getuid()}:{os.getgid()}")
+        if code != 0:
+            raise RuntimeError(f"touch {ALIVE} failed")
+
+    def _keep_alive(self):
+        """Touch the kept builder while this run lasts: one command may outlast the idle period."""
+        every = max(1, min(60, self._idle // 4))  # several touches per idle period
+
+        def loop():
+            while not self._closed.wait(every):
+                try:
+                    self._touch()
+                except Exception:
+                    return
+        threading.Thread(target=loop, name="sconsrules-builder-alive", daemon=True).start()
+
     def close(self):
-        """Remove every container this process made (by label: also one whose creation a signal interrupted)."""
+        """Remove every container this process made (by label: also one whose creation a signal interrupted);
+        a kept builder stays for the next run, unless commands still run in it."""
+        self._closed.set()
         if self._client is None:
             return
         try:
+            if self._idle and self._container is not None and self._running:
+                _remove_container(self._container)
             for container in _listed(self._client, {"label": [LABEL, f"sconsrules.pid={os.getpid()}"]}):
                 _remove_container(container)
         except Exception:
@@ -148,8 +245,14 @@ class ContainerExecutor:
         env[MARK] = RUN_ID
         if command.network:
             return self._run_with_network(command, env, who)
-        code, output = self._container.exec_run(list(command.argv), environment=env, workdir=command.cwd,
-                                                user=f"{os.getuid()}:{os.getgid()}", demux=False)
+        with self._lock:
+            self._running += 1
+        try:
+            code, output = self._container.exec_run(list(command.argv), environment=env, workdir=command.cwd,
+                                                    user=f"{os.getuid()}:{os.getgid()}", demux=False)
+        finally:
+            with self._lock:
+                self._running -= 1
         return self._checked(command, code, output.decode(errors="replace") if output else "", who)
 
     def _run_with_network(self, command, env, who):
