@@ -15,7 +15,7 @@ import attrs
 from ..configure.platform import Platform
 from ..configure.toolchains.zig import CANONICAL_DEBUG_DIR
 from .archive import AR_MAGIC, read_archive
-from .elf import ELF_MAGIC, RELATIVE_RELOCS, read_elf, read_header, undefined_symbols
+from .elf import ELF_MAGIC, RELATIVE_RELOCS, read_elf, read_header, read_object, undefined_symbols
 from .errors import MalformedInput
 
 GLIBC_ONLY_PREFIXES = ("__isoc23_",)  # newer than the table's glibc
@@ -224,7 +224,7 @@ def check_archive(members, policy):
     parsed = []
     for member in members:
         try:
-            parsed.append((member, read_elf(member.data)))
+            parsed.append((member, read_object(member.data)))
         except MalformedInput as exc:
             out.add("archive.member-elf", False, f"member {member.name}: every member must be an ELF object", str(exc))
     # A reference one member makes and another defines never leaves the archive.
