@@ -400,3 +400,39 @@ def test_a_kept_builder_serves_the_next_run_and_ends_when_idle(project, docker_c
         fh.write("int base_last(void) { return 3; }\n")
     assert "must be 0 or a number of seconds" in project.scons(env={"SCONSRULES_BUILDER_IDLE": "2"},
                                                                check=False).stderr
+
+
+def test_a_killed_runs_commands_in_a_kept_builder_are_stopped_by_the_next_run(project, docker_client):
+    """kill -9 leaves the kept builder and the compile it was running; the next run stops that compile (by the
+    run mark in its environment) before it builds, in the same builder."""
+    container_project(project)
+    project.write("c/base/slow.c", "int slow(void) { return 1; }\n")
+    project.write("slow-cc.sh", 'case "$*" in *slow.c*) [ -e "$SLOW_DONE" ] || sleep 300;; esac\nexec musl-gcc "$@"\n')
+    project.write("SConstruct", project.read("SConstruct").replace('cc="musl-gcc"', f'cc="sh {project.path("slow-cc.sh")}"'))
+    project.write("SConscript", project.read("SConscript").replace('srcs=["c/base/base.c"]',
+                                                                   'srcs=["c/base/base.c", "c/base/slow.c"]'))
+    env = dict(os.environ, SCONSRULES_BUILDER_IDLE="60")
+    argv = [sys.executable, "-m", "SCons", "-Q", f"--site-dir={SITE_DIR}"]
+    proc = subprocess.Popen(argv, cwd=project.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+    def sleeping():
+        return [p for c in builders(docker_client) for p in (c.top().get("Processes") or []) if "sleep 300" in p[-1]]
+
+    try:
+        deadline = time.time() + 120
+        while not sleeping() and time.time() < deadline and proc.poll() is None:
+            time.sleep(0.2)
+        assert sleeping(), "the slow compile never started"
+        proc.kill()
+        proc.wait(timeout=60)
+        kept = builders(docker_client)
+        assert len(kept) == 1 and sleeping(), "the kept builder and its compile outlive the killed run"
+        project.write("slow-cc.sh", project.read("slow-cc.sh").replace('[ -e "$SLOW_DONE" ] || sleep 300', "true"))
+        result = project.scons(env={"SCONSRULES_BUILDER_IDLE": "60"})
+        assert "did not finish: stopped" in result.output and not sleeping()
+        assert [c.id for c in builders(docker_client)] == [kept[0].id]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        project.scons("-c", env={"SCONSRULES_BUILDER_IDLE": "60"}, check=False)
+    assert builders(docker_client) == []

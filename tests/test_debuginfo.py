@@ -14,10 +14,10 @@ from conftest import require, run_binary
 SHDR = struct.Struct("<IIQQQQIIQQ")
 
 
-def _elf(build_id=bytes(20)):
-    """A small ELF64 executable: one PT_LOAD over a build-ID note and .text, then .debug_info, .symtab,
-    .strtab, .comment and .shstrtab, as a linker lays them out."""
-    names = b"\0.note.gnu.build-id\0.text\0.debug_info\0.symtab\0.strtab\0.comment\0.shstrtab\0"
+def _elf(build_id=bytes(20), debug=".debug_info"):
+    """A small ELF64 executable: one PT_LOAD over a build-ID note and .text, then a debug section (`debug`),
+    .symtab, .strtab, .comment and .shstrtab, as a linker lays them out."""
+    names = b"\0.note.gnu.build-id\0.text\0" + debug.encode() + b"\0.symtab\0.strtab\0.comment\0.shstrtab\0"
 
     def at(name):
         return names.index(name.encode() + b"\0")
@@ -32,7 +32,7 @@ def _elf(build_id=bytes(20)):
     body += b"\x90" * 32
     sections.append([at(".text"), 1, 6, 0x400000 + offset, offset, 32, 0, 0, 16, 0])
     end = len(body)
-    for name, kind, data, link in ((".debug_info", 1, b"DWARF" * 10, 0), (".symtab", 2, bytes(48), 5),
+    for name, kind, data, link in ((debug, 1, b"DWARF" * 10, 0), (".symtab", 2, bytes(48), 5),
                                    (".strtab", 3, b"\0main\0", 0), (".comment", 1, b"zig\0", 0),
                                    (".shstrtab", 3, names, 0)):
         offset = len(body)
@@ -155,7 +155,7 @@ def test_a_split_debug_link_warms_links_and_splits(analysis, monkeypatch):
     functions = [getattr(c, "function", c.argv[1] if len(c.argv) > 1 else "") for c in step.commands]
     assert functions == ["sconsrules.execute.debuginfo:warm", "sconsrules.execute.golinks:check", "build",
                          "sconsrules.execute.debuginfo:split"]
-    assert step.targets()[:2] == [step.out, step.out + ".debug"] and not step.caching.remote
+    assert step.targets()[:2] == [step.out, step.out + ".debug"] and step.caching.remote
     directory = zig.debug_dir()
     assert dict(step.passenv)["ZIG_LIB_DIR"] == directory + "/lib"
     build = step.commands[2]
@@ -250,3 +250,34 @@ def test_split_debug_is_refused_where_it_cannot_be_made(analysis):
         "sconsrules: GoCgoBinary 'app': [linux-arm-musl-zig] split_debug: linux/arm/v7 binaries are not ELF64 "
         "little-endian, the only kind execute/debuginfo.py splits (hint: build split-debug binaries natively with "
         "toolchain='zig' for amd64, arm64, riscv64 or ppc64le)")
+
+
+@pytest.mark.unit
+def test_a_restored_pair_must_belong_together(tmp_path):
+    """From the output cache: the binary's .gnu_debuglink must name the debug file with its CRC32, and both must
+    carry the same build ID; anything else is refused (and the step rebuilt)."""
+    from sconsrules.errors import RuleError
+    from sconsrules.execute import debuginfo
+    from sconsrules.verify.policy import Policy
+    data = _elf(debug=".debug_str")  # strings only: no units for the DWARF reader to parse
+    debuginfo.set_build_id(data, "app")
+    debug = debuginfo.debug_file(data, "app")
+    binary, debug_path = tmp_path / "app", tmp_path / "app.debug"
+    binary.write_bytes(debuginfo.stripped_file(data, "app.debug", zlib.crc32(debug), "app"))
+    debug_path.write_bytes(debug)
+    who = ("GoCgoBinary", "app")
+    debuginfo.check_pair(str(binary), str(debug_path), "app.debug", Policy(), who)
+    other = bytearray(debug)
+    other[-200] ^= 1  # another debug file: its CRC32 differs
+    debug_path.write_bytes(bytes(other))
+    with pytest.raises(RuleError, match="does not name this debug file"):
+        debuginfo.check_pair(str(binary), str(debug_path), "app.debug", Policy(), who)
+    debug_path.write_bytes(debug)
+    with pytest.raises(RuleError, match="does not name this debug file"):
+        debuginfo.check_pair(str(binary), str(debug_path), "other.debug", Policy(), who)
+    renamed = bytearray(_elf(build_id=b"\x01" * 20, debug=".debug_str"))  # a debug file of another build, CRC32 made to match
+    foreign = debuginfo.debug_file(renamed, "app")
+    binary.write_bytes(debuginfo.stripped_file(data, "app.debug", zlib.crc32(foreign), "app"))
+    debug_path.write_bytes(foreign)
+    with pytest.raises(RuleError, match="different build IDs"):
+        debuginfo.check_pair(str(binary), str(debug_path), "app.debug", Policy(), who)

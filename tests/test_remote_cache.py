@@ -296,7 +296,8 @@ def test_every_step_of_an_example_comes_from_the_remote_cache(tmp_path, reapi_se
 @pytest.mark.slow
 def test_the_examples_in_a_fresh_checkout_compile_nothing(tmp_path, reapi_server):
     """Every example (OpenSSL and zlib from source, sqlite's amalgamation, C++), amd64: the second checkout, in
-    another directory with another HOME and empty local caches, compiles nothing and gets byte-identical binaries."""
+    another directory with another HOME and empty local caches, compiles nothing and gets byte-identical binaries
+    and split debug files (each pair checked together when restored)."""
     require("zig")
     require("make")
     import shutil
@@ -322,6 +323,8 @@ def test_the_examples_in_a_fresh_checkout_compile_nothing(tmp_path, reapi_server
     binaries = [os.path.relpath(os.path.join(d, f[:-len(".verify.json")]), top)
                 for d, _, files in os.walk(top) for f in files if f.endswith(".verify.json")]
     assert len(binaries) >= 5, binaries
-    for name in binaries:
+    debug = [name + ".debug" for name in binaries if os.path.exists(os.path.join(top, name + ".debug"))]
+    assert len(debug) == 4, debug  # the main SConstruct splits all but the C++ example's binary
+    for name in binaries + debug:
         a, b = (open(os.path.join(p.path("build", CONFIGS[0]), name), "rb").read() for p in projects)
         assert a == b, name

@@ -169,8 +169,7 @@ class GoCgoBinary(Rule):
                          Verification(policy, prechecks=prechecks, report=True, hint=hint),
                          identities=(config.toolchain_identity, go.identity()), passenv=passenv,
                          mounts=(self.module.root,),
-                         # two files: the output cache keeps one (Go's build cache still keeps the compiles)
-                         caching=Caching(remote=not split, digest_env="CGO_CPPFLAGS", digest_inputs=digest_inputs))
+                         caching=Caching(remote=True, digest_env="CGO_CPPFLAGS", digest_inputs=digest_inputs))
         sources = ([self.env.File(f) for f in inputs] + list(cc.archives) + list(cc.headers) + list(cc.flag_files)
                    + extra + [self.env.File(f) for c in cc.components for f in c.files])
         node = self.nodes(step, sources, config, scan_paths=cc.scan_paths())[0]

@@ -228,6 +228,38 @@ def stripped_file(data, debug_name, crc, what):
     return _finish(out, elf, headers, shstrndx)
 
 
+def _section(elf, name):
+    found = [h for n, h in elf.sections() if n == name and h[1] != SHT_NOBITS]
+    return bytes(elf.content(found[0])) if found else None
+
+
+def check_pair(binary, debug, link_name, policy, who):
+    """A split-debug pair that came from the output cache: the binary's .gnu_debuglink names `link_name` with the
+    debug file's CRC32, both carry the same build ID, and the debug file's DWARF names no path the policy
+    forbids. (A fresh pair was verified whole before it was split.)"""
+    from ..verify import MalformedInput
+    from ..verify.checks import leak_failures
+    from ..verify.elf import read_elf
+    with open(binary, "rb") as fh:
+        data = bytearray(fh.read())
+    with open(debug, "rb") as fh:
+        debug_data = fh.read()
+    try:
+        stripped, moved = Elf(data, link_name), Elf(bytearray(debug_data), link_name)
+        link = _section(stripped, ".gnu_debuglink") or b""
+        name = link[:link.find(b"\0")] if b"\0" in link else b""
+        if name != link_name.encode() or len(link) < 4 or struct.unpack("<I", link[-4:])[0] != zlib.crc32(debug_data):
+            raise ValueError("the binary's .gnu_debuglink does not name this debug file (name or CRC32)")
+        ids = [_section(e, ".note.gnu.build-id") for e in (stripped, moved)]
+        if not ids[0] or ids[0] != ids[1]:
+            raise ValueError("the binary and the debug file carry different build IDs")
+        failures = leak_failures(read_elf(debug_data), policy)
+    except (ValueError, MalformedInput) as exc:
+        raise RuleError(*who, f"its debug file: {exc}") from None
+    if failures:
+        raise RuleError(*who, f"its debug file: {failures[0].check}: {failures[0].reason}: {failures[0].evidence}")
+
+
 def split(path, debug_path, link_name, cache, policy, *, run, who):
     """The linked, unstripped binary at `path` given its build ID and verified (its DWARF too), then split:
     stripped at `path`, its debug sections at `debug_path`, which its .gnu_debuglink names `link_name`.

@@ -222,6 +222,7 @@ def perform(step, executor, shared=None, digest=None, echo=False, verdicts=None)
         if source is not None:
             try:
                 report = _checked(step, tmp)
+                _check_side(step, tmp)
             except RuleError as exc:
                 shared.reject(tmp, source, exc.cause)
                 source = None
@@ -239,6 +240,14 @@ def perform(step, executor, shared=None, digest=None, echo=False, verdicts=None)
     finally:
         for suffix in ("",) + step.outputs.side:
             remove(tmp + suffix)
+
+
+def _check_side(step, tmp):
+    """Side files restored from the output cache, against their output: a split debug file (a fresh one was
+    checked whole before the split made it)."""
+    if ".debug" in step.outputs.side:
+        from .debuginfo import check_pair
+        check_pair(tmp, tmp + ".debug", os.path.basename(step.out) + ".debug", step.policy, (step.rule, step.label))
 
 
 def _checked(step, tmp):

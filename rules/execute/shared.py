@@ -14,7 +14,8 @@ from .perform import emit
 from .tree import remove
 
 SOURCES = ("remote cache", "local cache", "built")
-FILE_ENTRY = "output"  # a file output's name inside the directory its cache entry describes
+FILE_ENTRY = "output"  # a file output's name inside the directory its cache entry describes (its side files:
+# the name plus their suffix)
 
 
 class Tally:
@@ -60,6 +61,11 @@ class SharedOutputs:
     def _file(self) -> bool:
         return self.step.outputs.kind == "file"
 
+    @property
+    def _suffixes(self):
+        """The file output's own suffix ("") and its side files'."""
+        return ("",) + tuple(self.step.outputs.side)
+
     def restore(self, tmp: str) -> Optional[str]:
         """Put a stored output at `tmp` (a directory output there; a file output through a holder directory, so
         that both go through TreeWriter and its digest checks); the cache it came from, or None."""
@@ -72,11 +78,12 @@ class SharedOutputs:
             else:
                 return None
             if self._file:
-                path = os.path.join(holder, FILE_ENTRY)
-                if not os.path.isfile(path) or os.path.islink(path):
-                    self.reject(holder, source, "the stored entry holds no output file")
+                paths = [os.path.join(holder, FILE_ENTRY + suffix) for suffix in self._suffixes]
+                if not all(os.path.isfile(p) and not os.path.islink(p) for p in paths):
+                    self.reject(holder, source, "the stored entry lacks an output file")
                     return None
-                os.replace(path, tmp)
+                for path, suffix in zip(paths, self._suffixes):
+                    os.replace(path, tmp + suffix)
             return source
         finally:
             if self._file:
@@ -97,11 +104,13 @@ class SharedOutputs:
             if result.exit_code != 0:
                 raise reapi.BadTree(f"the result's exit code is {result.exit_code}")
             if self._file:
-                found = [f for f in result.output_files if f.path == wanted]
-                if len(found) != 1:
-                    raise reapi.BadTree(f"the result has no output file {wanted}")
                 tree = reapi.protos().Tree()
-                tree.root.files.add(name=FILE_ENTRY, digest=found[0].digest, is_executable=found[0].is_executable)
+                for suffix in self._suffixes:
+                    found = [f for f in result.output_files if f.path == wanted + suffix]
+                    if len(found) != 1:
+                        raise reapi.BadTree(f"the result has no output file {wanted + suffix}")
+                    tree.root.files.add(name=FILE_ENTRY + suffix, digest=found[0].digest,
+                                        is_executable=found[0].is_executable)
             else:
                 found = [d for d in result.output_directories if d.path == wanted]
                 if len(found) != 1:
@@ -122,7 +131,8 @@ class SharedOutputs:
         if source == "local cache":
             cache.forget(self.key)
         self._warn(f"output from the {source} failed verification ({cause})")
-        remove(tmp)
+        for suffix in self._suffixes if self._file else ("",):
+            remove(tmp + suffix)
 
     def _warn(self, text: str) -> None:
         emit(f"sconsrules: warning: {self.label}: {text}; building instead")
@@ -147,7 +157,8 @@ class SharedOutputs:
         remove(holder)
         os.makedirs(holder)
         try:
-            os.link(tmp, os.path.join(holder, FILE_ENTRY))
+            for suffix in self._suffixes:
+                os.link(tmp + suffix, os.path.join(holder, FILE_ENTRY + suffix))
             cache.store(self.key, holder)
         finally:
             remove(holder)
@@ -164,7 +175,9 @@ class SharedOutputs:
             result = reapi.protos().ActionResult(exit_code=0)
             path = os.path.relpath(self.step.out, self.root)
             if self._file:
-                result.output_files.add(path=path, digest=blobs.file(tmp), is_executable=os.access(tmp, os.X_OK))
+                for suffix in self._suffixes:
+                    result.output_files.add(path=path + suffix, digest=blobs.file(tmp + suffix),
+                                            is_executable=os.access(tmp + suffix, os.X_OK))
             else:
                 result.output_directories.add(path=path, tree_digest=blobs.message(reapi.tree_of(tmp, blobs)))
             self.remote.upload(blobs)

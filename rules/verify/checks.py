@@ -200,6 +200,13 @@ def find_paths(data, prefixes):
     return sorted(found)
 
 
+def leak_failures(facts, policy):
+    """The failed leak checks of `facts` under `policy` (a split debug file is judged on these alone)."""
+    out = _Collector(policy)
+    _check_leaks(out, facts, policy)
+    return [f for f in out.findings if not f.ok and not f.relaxed]
+
+
 def _check_leaks(out, facts, policy):
     leaked = find_paths(facts.other_data, policy.leak_paths)
     out.add("leaks.strings", not leaked, "no absolute path of the build machine may be embedded",

@@ -104,7 +104,15 @@ class ZigToolchain(Toolchain):
         return {"ZIG_GLOBAL_CACHE_DIR": cache, "ZIG_LOCAL_CACHE_DIR": cache}
 
     def install_dirs(self):
-        return ((os.path.dirname(self.exe), "<zig>"),) if self.exe else ()
+        """zig's install, and the fixed-length directory of split-debug links (its padding depends on the cache
+        path's length, so cache keys and provenance name it)."""
+        if not self.exe:
+            return ()
+        try:
+            debug = ((debug_dir(), "<zig-debug>"),)
+        except ValueError:
+            debug = ()
+        return ((os.path.dirname(self.exe), "<zig>"),) + debug
 
     def cache_dirs(self):
         return (zig_cache_dir(),)
