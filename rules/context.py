@@ -173,8 +173,9 @@ class Context:
         project with container toolchains also removes the builders kept for later runs."""
         for executor in list(self.executors.values()):
             executor.close()
-        if SCons.Script.GetOption("clean") and any(isinstance(e, ContainerExecutor) for e in self.executors.values()):
-            remove_idle_builders()
+        roots = {e.project for e in self.executors.values() if isinstance(e, ContainerExecutor) and e.project}
+        if SCons.Script.GetOption("clean") and roots:
+            remove_idle_builders(roots)
         if self._remote is not None:
             self._remote.close()
         if self.tally.counts["built"] or self.tally.counts["remote cache"]:  # stored something: may be over
@@ -244,7 +245,7 @@ class Context:
         if not isinstance(executor, ContainerExecutor):
             writable = {(os.path.join(self.build_dir(env), config.dirname), False)}
             writable |= {(d, False) for d in toolchain.cache_dirs()}
-            executor = ContainerExecutor(toolchain, writable, *who)
+            executor = ContainerExecutor(toolchain, writable, who[0], who[1], project=env.Dir("#").abspath)
             self.executors[key] = executor
         for path in (env.Dir("#").abspath,) + tuple(sources):
             if not any(path == m or path.startswith(m + os.sep) for m, _ in executor.mounts):

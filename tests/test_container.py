@@ -372,9 +372,10 @@ def test_cxx_in_a_container_with_glibc_gpp_is_refused_with_the_cause(project, do
     assert not os.path.exists(project.path("build", "linux-amd64-musl-ctr-sconsrules-builder-bookworm", "shapes-app"))
 
 
-def test_a_kept_builder_serves_the_next_run_and_ends_when_idle(project, docker_client):
+def test_a_kept_builder_serves_the_next_run_and_ends_when_idle(project, docker_client, tmp_path):
     """With an idle time the builder outlives its run: labelled with its key (no pid), auto-removed; the next
-    run adopts it; `scons -c` removes it; left alone it ends by itself once the idle time passes untouched."""
+    run adopts it; `scons -c` removes it (not another project's); left alone it ends by itself once the idle
+    time passes untouched."""
     container_project(project)
     env = {"SCONSRULES_BUILDER_IDLE": "8"}
     project.scons(env=env)
@@ -388,7 +389,13 @@ def test_a_kept_builder_serves_the_next_run_and_ends_when_idle(project, docker_c
         fh.write("int base_more(void) { return 2; }\n")
     assert project.scons(env=env).steps()  # rebuilt ...
     assert [c.id for c in builders(docker_client)] == [kept[0].id]  # ... in the same container
+    from conftest import Project
+    other = container_project(Project(tmp_path / "other"))
+    other.scons(env=env)
+    assert len(builders(docker_client)) == 2  # its mounts differ: a builder of its own
     project.scons("-c", env=env)
+    assert [c.id for c in builders(docker_client)] != [kept[0].id] and len(builders(docker_client)) == 1
+    other.scons("-c", env=env)
     assert builders(docker_client) == []
     project.scons(env=env)
     assert len(builders(docker_client)) == 1

@@ -10,7 +10,7 @@ with a key of everything that decides what a command sees in it (image ID, mount
 hardening), found by that key at the next run, and ends by itself when no run has touched it for
 $SCONSRULES_BUILDER_IDLE seconds (600 by default; its main process is a shell loop, and it is auto-removed).
 A run that ends with commands still running in it (a failure elsewhere, Ctrl-C, SIGTERM) removes it, so no
-straggler writes on; `scons -c` removes this machine's idle builders. With SCONSRULES_BUILDER_IDLE=0 a builder
+straggler writes on; `scons -c` removes the project's idle builders. With SCONSRULES_BUILDER_IDLE=0 a builder
 lives for one run, labelled with the run's pid: those left by a killed run are removed at the next start.
 """
 import hashlib
@@ -90,14 +90,21 @@ def remove_stale(client):
             _remove_container(container)
 
 
-def remove_idle_builders():
-    """`scons -c`: remove this machine's builders kept for later runs (no engine, nothing to remove)."""
+def project_label(root):
+    """The `sconsrules.project` label of a project's kept builders: `scons -c` removes only its own."""
+    return hashlib.sha256(os.path.abspath(root).encode()).hexdigest()[:16]
+
+
+def remove_idle_builders(roots):
+    """`scons -c`: remove the builders this machine keeps for later runs of the projects at `roots` (no engine,
+    nothing to remove)."""
     try:
         import docker
         client = docker.from_env(timeout=60)
-        host = os.uname().nodename
+        host, projects = os.uname().nodename, {project_label(r) for r in roots}
         for container in _listed(client, {"label": REUSE}):
-            if (container.attrs.get("Labels") or {}).get("sconsrules.host") == host:
+            labels = container.attrs.get("Labels") or {}
+            if labels.get("sconsrules.host") == host and labels.get("sconsrules.project") in projects:
                 _remove_container(container)
     except Exception:
         pass
@@ -120,8 +127,9 @@ def _remove_container(container):
 class ContainerExecutor:
     """Executes Commands for one ContainerToolchain; created lazily on the first action of a run."""
 
-    def __init__(self, toolchain, mounts, rule, target):
+    def __init__(self, toolchain, mounts, rule, target, project=None):
         self.toolchain = toolchain
+        self.project = project  # the project's root: kept builders are labelled with it
         self.name = f"container {toolchain.display}"
         self.mounts = mounts  # (host path, read_only)
         self.who = (rule, target)  # blamed when a caller does not say who it runs for
@@ -168,6 +176,8 @@ class ContainerExecutor:
             if self._adopt(key):
                 return
             labels = {LABEL: self.toolchain.name, REUSE: key, "sconsrules.host": os.uname().nodename}
+            if self.project:
+                labels["sconsrules.project"] = project_label(self.project)
             # Ends when ALIVE was not touched for a whole period: `rm` fails and the loop stops.
             command = ["sh", "-c", f"touch {ALIVE}; while rm {ALIVE} 2>/dev/null; do sleep {self._idle}; done"]
         try:
