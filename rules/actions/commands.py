@@ -14,8 +14,8 @@ from .step import Call, Command
 # ship a musl variant of a prebuilt archive or of their cgo flags select it with that tag (gozstd,
 # confluent-kafka-go), as they do on Alpine.
 DEFAULT_GO_TAGS = ("netgo", "osusergo")
-# Fixed for every `go` command: a user's `go env -w`, GOFLAGS and toolchain switching never reach the build.
 DEBUG_BUILD_ID_SIZE = 20  # sha1, filled after the link (execute/debuginfo.py)
+# Fixed for every `go` command: a user's `go env -w`, GOFLAGS and toolchain switching never reach the build.
 GO_FIXED_ENV = {"GOENV": "off", "GOFLAGS": "", "GOTOOLCHAIN": "local", "GO111MODULE": "on", "GOWORK": "off"}
 
 

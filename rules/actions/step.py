@@ -139,6 +139,11 @@ class Outputs:
             raise ValueError("side files go with a file output")
 
     @property
+    def suffixes(self) -> Tuple[str, ...]:
+        """The file output's own suffix ("") and its side files': `path + suffix` names each file it leaves."""
+        return ("",) + self.side
+
+    @property
     def stamp_path(self) -> Optional[str]:
         return self.path + ".stamp" if self.kind == "tree" and not self.members else None
 
@@ -220,8 +225,7 @@ class Step:
         o = self.outputs
         if o.kind == "tree":
             return [o.stamp_path] if o.stamp_path else [f"{o.path}/{m}" for m in o.members]
-        return ([o.path] + [o.path + s for s in o.side]
-                + ([o.path + ".verify.json"] if self.verification.report else []))
+        return [o.path + s for s in o.suffixes] + ([o.path + ".verify.json"] if self.verification.report else [])
 
     def signature(self, root: Optional[str] = None, installs: Iterable[Tuple[str, str]] = ()) -> str:
         """A digest of everything that decides the artifact's bytes; with `root`, one that does not depend on

@@ -134,7 +134,12 @@ class GoCgoBinary(Rule):
                                                f"{tc.cxx_missing()} (hint: use toolchain='zig')")
         pkg = a.package if a.package.startswith(".") else "./" + a.package
         split = self._splits(config)
-        copts = list(tc.default_copts(plat)) + (self._debug_copts(tc, plat, cc) if split else [])
+        cxx_linked = bool(cc.cxx or self.own_cxx)
+        link = self._debug_link(config, cxx_linked) if split else None
+        # cgo's compiles with DWARF; headers of zig's lib dir named by the canonical directory (the split point
+        # clang picks between them and Go's work dir would otherwise differ between machines).
+        copts = list(tc.default_copts(plat)) + (["-g"] if split else [])
+        copts += [f"-ffile-prefix-map={link.directory}={link.canonical}"] if link else []
         env = commands.cgo_env(plat, tc.cc(plat), cxx, cppflags, copts, ldflags)
         # The files this platform's build compiles: one excluded by a build constraint never rebuilds it.
         context = BuildContext(plat.os, plat.info.goarch, frozenset(commands.go_tag_list(a.gotags, plat)))
@@ -163,8 +168,8 @@ class GoCgoBinary(Rule):
         digest_inputs = tuple(n.abspath for n in list(cc.headers) + list(cc.flag_files) + list(tc.sources()))
         work_list, passenv = [check, build], {**go.passenv(), **tc.env(plat)}
         if split:
-            work_list, passenv = self._split_debug(config, go, out, check, build, link_flags, copts,
-                                                   bool(cc.cxx or self.own_cxx), passenv)
+            work_list, passenv = self._split_debug(config, go, out, check, build, link_flags, copts, cxx_linked,
+                                                   link, passenv)
         step = self.step(config, f"go build {pkg}", work_list, Outputs(out, side=(".debug",) if split else ()),
                          Verification(policy, prechecks=prechecks, report=True, hint=hint),
                          identities=(config.toolchain_identity, go.identity()), passenv=passenv,
@@ -193,27 +198,23 @@ class GoCgoBinary(Rule):
             why = f"{plat} binaries are not ELF64 little-endian, the only kind execute/debuginfo.py splits"
         return why
 
-    def _debug_copts(self, tc, plat, cc):
-        """cgo's compiles with DWARF; headers of zig's lib dir named by the canonical directory (the split point
-        clang picks between them and Go's work dir would otherwise differ between machines)."""
-        try:
-            link = tc.debug_link(plat, bool(cc.cxx or self.own_cxx))
-        except ValueError:
-            link = None  # _split_debug says why
-        return ["-g"] + ([f"-ffile-prefix-map={link.directory}={link.canonical}"] if link else [])
-
-    def _split_debug(self, config, go, out, check, build, link_flags, copts, cxx, passenv):
-        """The go build step's work and environment for split debug files: zig's links run with its fixed-length
-        debug directory, warmed once per target, and the link is rewritten, verified and split after it."""
-        a, tc, plat = self.attrs, config.toolchain, config.platform
+    def _debug_link(self, config, cxx):
+        """The toolchain's split-debug setting for `config` (None: its links need none), or the reason it
+        cannot split, as this target's error."""
         why = self._split_missing(config)
         if why:
             raise self.error(f"[{config}] split_debug: {why}", "build split-debug binaries natively with toolchain='zig' "
                              "for amd64, arm64, riscv64 or ppc64le")
         try:
-            link = tc.debug_link(plat, cxx)
+            return config.toolchain.debug_link(config.platform, cxx)
         except ValueError as exc:
             raise self.error(f"[{config}] split_debug: {exc}", "set XDG_CACHE_HOME to a shorter directory") from None
+
+    def _split_debug(self, config, go, out, check, build, link_flags, copts, cxx, link, passenv):
+        """The go build step's work and environment for split debug files: zig's links run with its fixed-length
+        debug directory, warmed once per target, and the link is given its build ID, verified and split after
+        it."""
+        a, tc, plat = self.attrs, config.toolchain, config.platform
         full = self.policy(plat, static=a.static, stripped=False, go=True, cgo=True, trimpath=True,
                            leak_paths=self.ctx.leak_paths(self.env, go, tc), leak_dwarf=True,
                            dwarf_allow=tc.dwarf_allowed())

@@ -177,6 +177,13 @@ class Release(Rule):
             self.name, "the release needs a fixed time: SOURCE_DATE_EPOCH is not set and this is not a git checkout "
             "with a commit", "export SOURCE_DATE_EPOCH=$(date +%s), or commit first"))]
 
+    def _archive(self, out, name, top, members, sources):
+        """The node of the step packing `members` ((name, path, policy or None)) under `top` into out/name."""
+        path = os.path.join(out, name)
+        step = self.step(None, f"archive {name}", self._work(Call(
+            "sconsrules.execute.release:pack", (self.name, tmp_of(path), top, tuple(members), self.epoch))), Outputs(path))
+        return self.nodes(step, sources)[0]
+
     def returned(self):
         a = self.attrs
         out = os.path.join(self.ctx.build_dir(self.env), "release", self.name)
@@ -194,19 +201,12 @@ class Release(Rule):
             if clash:
                 raise self.error(f"[{platform}] two members would be named {clash[0]} in {top}.tar.gz",
                                  "give binaries and files distinct names")
-            path = os.path.join(out, top + ".tar.gz")
-            step = self.step(None, f"archive {top}.tar.gz",
-                             self._work(Call("sconsrules.execute.release:pack",
-                                             (self.name, tmp_of(path), top, tuple(members), self.epoch))), Outputs(path))
-            archives.append(self.nodes(step, [n for n, _ in binaries] + self.files)[0])
+            archives.append(self._archive(out, f"{top}.tar.gz", top, members,
+                                          [n for n, _ in binaries] + self.files))
             debug = [self.env.File(n.abspath + ".debug") for n, s in binaries if ".debug" in s.outputs.side]
             if debug:  # beside the binaries when both are unpacked: gdb finds each by its .gnu_debuglink
-                path = os.path.join(out, top + ".debug.tar.gz")
-                members = tuple((os.path.basename(d.abspath), d.abspath, None) for d in debug)
-                step = self.step(None, f"archive {top}.debug.tar.gz",
-                                 self._work(Call("sconsrules.execute.release:pack",
-                                                 (self.name, tmp_of(path), top, members, self.epoch))), Outputs(path))
-                archives.append(self.nodes(step, debug)[0])
+                archives.append(self._archive(out, f"{top}.debug.tar.gz", top,
+                                              [(os.path.basename(d.abspath), d.abspath, None) for d in debug], debug))
             for node, binary_step in binaries:
                 binary = os.path.basename(node.abspath)
                 for form, suffix in (("cyclonedx", "cdx.json"), ("spdx", "spdx.json")):

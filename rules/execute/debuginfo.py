@@ -19,26 +19,18 @@ import zlib
 
 from ..actions.commands import DEBUG_BUILD_ID_SIZE as BUILD_ID_SIZE
 from ..errors import RuleError
+from .run import write_atomic
 
 SHF_ALLOC = 0x2
-SHF_COMPRESSED = 0x800
 SHF_INFO_LINK = 0x40
 SHT_NOBITS = 8
 SHT_NOTE = 7
 SHT_PROGBITS = 1
-SHT_STRTAB = 3
 NT_GNU_BUILD_ID = 3
 _SHDR = struct.Struct("<IIQQQQIIQQ")
 
 WARM_GO = 'package main\n\n// int sconsrules_warm(void) { return 0; }\nimport "C"\n\nfunc main() { _ = C.sconsrules_warm() }\n'
 WARM_CXX = 'extern "C" int sconsrules_warm_cxx() { try { throw 1; } catch (int) { return 0; } }\n'
-
-
-def _write(path, text):
-    tmp = f"{path}.{os.getpid()}"
-    with open(tmp, "w") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
 
 
 def link_lib_dir(directory, lib):
@@ -64,15 +56,9 @@ def canonicalize(cache, old, new):
                 data = fh.read()
             if not data.startswith((b"\x7fELF", b"!<arch>\n")) or old not in data:
                 continue
-            _replace(path, data.replace(old, new))
-
-
-def _replace(path, data):
-    tmp = f"{path}.{os.getpid()}"
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-    os.chmod(tmp, os.stat(path).st_mode & 0o777)
-    os.replace(tmp, path)
+            mode = os.stat(path).st_mode & 0o777
+            write_atomic(path, data.replace(old, new))
+            os.chmod(path, mode)
 
 
 def warm(directory, canonical, lib, mark, build, cxx, *, run, who):
@@ -87,17 +73,16 @@ def warm(directory, canonical, lib, mark, build, cxx, *, run, who):
         fcntl.flock(lock, fcntl.LOCK_EX)
         if os.path.exists(mark):
             return
-        _write(os.path.join(build.cwd, "go.mod"), "module sconsrules.invalid/warm\n\ngo 1.21\n")
-        _write(os.path.join(build.cwd, "main.go"), WARM_GO)
+        write_atomic(os.path.join(build.cwd, "go.mod"), "module sconsrules.invalid/warm\n\ngo 1.21\n")
+        write_atomic(os.path.join(build.cwd, "main.go"), WARM_GO)
         if cxx:
-            _write(os.path.join(build.cwd, "warm.cc"), WARM_CXX)
+            write_atomic(os.path.join(build.cwd, "warm.cc"), WARM_CXX)
         code, output = run(build)
         if code != 0:
             raise RuleError(*who, f"warming zig's debug libc in {build.cwd} failed (exit {code}): "
                                   f"{output.strip()[-300:]}")
         canonicalize(os.path.join(directory, "cache"), directory, canonical)
-        os.makedirs(os.path.dirname(mark), exist_ok=True)
-        _write(mark, "warm\n")
+        write_atomic(mark, "warm\n")
 
 
 class Elf:
@@ -241,11 +226,11 @@ def check_pair(binary, debug, link_name, policy, who):
     from ..verify.checks import leak_failures
     from ..verify.elf import read_elf
     with open(binary, "rb") as fh:
-        data = bytearray(fh.read())
+        data = fh.read()
     with open(debug, "rb") as fh:
         debug_data = fh.read()
     try:
-        stripped, moved = Elf(data, link_name), Elf(bytearray(debug_data), link_name)
+        stripped, moved = Elf(data, link_name), Elf(debug_data, link_name)
         link = _section(stripped, ".gnu_debuglink") or b""
         name = link[:link.find(b"\0")] if b"\0" in link else b""
         if name != link_name.encode() or len(link) < 4 or struct.unpack("<I", link[-4:])[0] != zlib.crc32(debug_data):
@@ -264,15 +249,13 @@ def split(path, debug_path, link_name, cache, policy, *, run, who):
     """The linked, unstripped binary at `path` given its build ID and verified (its DWARF too), then split:
     stripped at `path`, its debug sections at `debug_path`, which its .gnu_debuglink names `link_name`.
     `cache` is zig's debug cache (None without one), named in the hint when the DWARF names it."""
-    from ..verify.checks import verify_file
+    from ..verify.checks import verify_bytes
     what = link_name
     with open(path, "rb") as fh:
         data = bytearray(fh.read())
     try:
         set_build_id(data, what)
-        with open(path, "wb") as fh:
-            fh.write(data)
-        report = verify_file(path, policy)
+        report = verify_bytes(path, bytes(data), policy)
         if not report.ok:
             first = report.failures[0]
             stale = cache and first.check == "leaks.dwarf" and os.path.dirname(cache) in first.evidence

@@ -92,7 +92,7 @@ def _prepare(step):
     """This run's temporary path, empty, and nothing at the final path (a failure leaves nothing there)."""
     os.makedirs(os.path.dirname(step.out), exist_ok=True)
     tmp = run_tmp(step.tmp)
-    for suffix in ("",) + step.outputs.side:
+    for suffix in step.outputs.suffixes:
         remove(tmp + suffix)
         remove(step.out + suffix)
     if step.outputs.stamp_path:
@@ -238,7 +238,7 @@ def perform(step, executor, shared=None, digest=None, echo=False, verdicts=None)
             remove(path)
         return report
     finally:
-        for suffix in ("",) + step.outputs.side:
+        for suffix in step.outputs.suffixes:
             remove(tmp + suffix)
 
 

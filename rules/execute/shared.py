@@ -61,11 +61,6 @@ class SharedOutputs:
     def _file(self) -> bool:
         return self.step.outputs.kind == "file"
 
-    @property
-    def _suffixes(self):
-        """The file output's own suffix ("") and its side files'."""
-        return ("",) + tuple(self.step.outputs.side)
-
     def restore(self, tmp: str) -> Optional[str]:
         """Put a stored output at `tmp` (a directory output there; a file output through a holder directory, so
         that both go through TreeWriter and its digest checks); the cache it came from, or None."""
@@ -78,11 +73,11 @@ class SharedOutputs:
             else:
                 return None
             if self._file:
-                paths = [os.path.join(holder, FILE_ENTRY + suffix) for suffix in self._suffixes]
+                paths = [os.path.join(holder, FILE_ENTRY + suffix) for suffix in self.step.outputs.suffixes]
                 if not all(os.path.isfile(p) and not os.path.islink(p) for p in paths):
                     self.reject(holder, source, "the stored entry lacks an output file")
                     return None
-                for path, suffix in zip(paths, self._suffixes):
+                for path, suffix in zip(paths, self.step.outputs.suffixes):
                     os.replace(path, tmp + suffix)
             return source
         finally:
@@ -105,7 +100,7 @@ class SharedOutputs:
                 raise reapi.BadTree(f"the result's exit code is {result.exit_code}")
             if self._file:
                 tree = reapi.protos().Tree()
-                for suffix in self._suffixes:
+                for suffix in self.step.outputs.suffixes:
                     found = [f for f in result.output_files if f.path == wanted + suffix]
                     if len(found) != 1:
                         raise reapi.BadTree(f"the result has no output file {wanted + suffix}")
@@ -131,7 +126,7 @@ class SharedOutputs:
         if source == "local cache":
             cache.forget(self.key)
         self._warn(f"output from the {source} failed verification ({cause})")
-        for suffix in self._suffixes if self._file else ("",):
+        for suffix in self.step.outputs.suffixes:
             remove(tmp + suffix)
 
     def _warn(self, text: str) -> None:
@@ -157,7 +152,7 @@ class SharedOutputs:
         remove(holder)
         os.makedirs(holder)
         try:
-            for suffix in self._suffixes:
+            for suffix in self.step.outputs.suffixes:
                 os.link(tmp + suffix, os.path.join(holder, FILE_ENTRY + suffix))
             cache.store(self.key, holder)
         finally:
@@ -175,7 +170,7 @@ class SharedOutputs:
             result = reapi.protos().ActionResult(exit_code=0)
             path = os.path.relpath(self.step.out, self.root)
             if self._file:
-                for suffix in self._suffixes:
+                for suffix in self.step.outputs.suffixes:
                     result.output_files.add(path=path + suffix, digest=blobs.file(tmp + suffix),
                                             is_executable=os.access(tmp + suffix, os.X_OK))
             else:
