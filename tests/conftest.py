@@ -12,7 +12,7 @@ SITE_DIR = os.path.join(REPO, "site_scons")
 EXAMPLES = os.path.join(REPO, "examples")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 # The tests' own cache root (zig's libc builds, Go's build cache, sconsrules's stores): never the developer's
-# caches, yet kept between runs (a cold zig compiles musl once per architecture, ~90 s each).
+# caches, yet kept between runs (a cold zig compiles musl once per architecture, ~35 s each).
 CACHE_ROOT = os.environ.get("SCONSRULES_TEST_CACHE") or os.path.join(os.path.expanduser("~"), ".cache",
                                                                        "sconsrules-tests")
 os.environ["XDG_CACHE_HOME"] = CACHE_ROOT

@@ -73,8 +73,9 @@ def test_go_cgo_binary_links_the_transitive_archives_statically(analysis):
     assert env["CC"] == f"{a.zig_exe} cc -target aarch64-linux-musl"
     assert env["GOARCH"] == "arm64" and env["GOOS"] == "linux" and env["CGO_ENABLED"] == "1"
     assert env["GOFLAGS"] == "" and env["GOTOOLCHAIN"] == "local" and env["GOENV"] == "off"
-    # each library before what it needs; the manifest's object after them
-    assert env["CGO_LDFLAGS"] == f"{out}/libb.a {out}/liba.a {out}/app.deps.o -lm"
+    # each library before what it needs; the manifest's object after them; then what makes cgo's own `_cgo_.o`
+    # links ask zig for the final link's libc variant
+    assert env["CGO_LDFLAGS"] == f"{out}/libb.a {out}/liba.a {out}/app.deps.o -lm -s -fno-PIC"
     assert f"-I{a.root}/a/include" in env["CGO_CPPFLAGS"] and "-DA_API=1" in env["CGO_CPPFLAGS"]
     assert env["CGO_CFLAGS"] == env["CGO_CXXFLAGS"] == "-O2"
     assert env["CXX"] == f"{a.zig_exe} c++ -target aarch64-linux-musl"  # also when no C++ is known at read time
@@ -345,7 +346,7 @@ def test_cxx_sources_compile_with_the_cxx_driver_and_link_its_runtime(analysis):
     assert cxx.commands[0].argv[:2] == (a.zig_exe, "c++") and cxx.commands[0].argv[-1] == "-std=c++17"
     assert "-Wall" in c.commands[0].argv and "-Wall" in cxx.commands[0].argv
     ldflags = dict(a.step("GoCgoBinary").commands[-1].env)["CGO_LDFLAGS"]
-    assert ldflags.endswith("libm.a " + a.path("build", "linux-amd64-musl-zig", "app.deps.o") + " -lc++")
+    assert ldflags.endswith("libm.a " + a.path("build", "linux-amd64-musl-zig", "app.deps.o") + " -s -fno-PIC -lc++")
 
 
 def test_musl_gcc_refuses_cxx_at_read_time(analysis):

@@ -147,7 +147,7 @@ def test_progress_counts_steps_and_says_before_slow_first_work(built):
     assert counters == ["[1/10]", "[4/10]", "[5/10]", "[6/10]", "[9/10]", "[10/10]"]
     notices = [line for line in out if "first link with zig" in line]
     assert notices == ["sconsrules: first link with zig for aarch64-linux-musl on this machine: unless its cache holds "
-                       "them, zig compiles musl's libc for it now, once (about 90 s; C++ adds libc++, a few minutes)"]
+                       "them, zig compiles musl's libc for it now, once (about 35 s; C++ adds libc++, a few minutes)"]
     assert out.index(notices[0]) == out.index(next(x for x in out if "[linux-arm64-musl-zig]" in x)) - 1
     assert all(os.path.exists(m) for m in marks)  # the link succeeded: not said again
     with open(built.path("c/base/base.c"), "a") as fh:

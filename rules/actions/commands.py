@@ -141,12 +141,18 @@ def go_mod_download(go: str, module_root: str, workspace: Optional[str] = None) 
     return Command([go, "mod", "download"], env=go_env(workspace), cwd=module_root, network=True)
 
 
-def _wrapper(path: str, argv: Sequence[str]) -> str:
+def _wrapper(path: str, argv: Sequence[str], link_extra: Sequence[str] = ()) -> str:
     """A script at `path` running `argv`; a bare command name is resolved now (PATH will start with the
-    wrappers' own directory, so a wrapper named like its tool must not find itself)."""
+    wrappers' own directory, so a wrapper named like its tool must not find itself). `link_extra` is appended
+    when the call links an executable (no -c, -S, -E, -M or -shared): configure's probes."""
     tool = shlex.quote(argv[0]) if argv[0].startswith("/") else f'"$(command -v {shlex.quote(argv[0])})"'
     rest = shlex.quote(shlex.join(argv[1:])) if argv[1:] else "''"
-    return f"printf '#!/bin/sh\\nexec %s %s \"$@\"\\n' {tool} {rest} > {path} && chmod +x {path}"
+    if not link_extra:
+        return f"printf '#!/bin/sh\\nexec %s %s \"$@\"\\n' {tool} {rest} > {path} && chmod +x {path}"
+    fmt = ('#!/bin/sh\\ncase " $* " in *" -c "*|*" -S "*|*" -E "*|*" -M "*|*" -MM "*|*" -shared "*) '
+           'exec %s %s "$@";; esac\\nexec %s %s "$@" %s\\n')
+    extra = shlex.quote(shlex.join(link_extra))
+    return f"printf '{fmt}' {tool} {rest} {tool} {rest} {extra} > {path} && chmod +x {path}"
 
 
 def cmake_toolchain_file(bindir: str, processor: Optional[str], roots: Sequence[str]) -> str:
@@ -183,7 +189,8 @@ def _export_compile_commands(exported: str, work: str, stage: str) -> str:
 def foreign_build(build: str, source_dir: str, work: str, stage: str, tools: Dict[str, Sequence[str]],
                   configure: Sequence[str], cmake_args: Sequence[str], make: Sequence[str],
                   make_targets: Sequence[str], install_targets: Sequence[str], prefix: str,
-                  env: Dict[str, str], cross_triple: Optional[str], roots: Sequence[str]) -> Command:
+                  env: Dict[str, str], cross_triple: Optional[str], roots: Sequence[str],
+                  link_extra: Sequence[str] = ()) -> Command:
     """A configure-make, cmake or make build in a scratch copy of the source, installed with DESTDIR into
     `stage` under the runtime `prefix`, with cc/c++/ar/ranlib wrappers first on PATH. Cross builds tell the build
     system: cmake through a toolchain file, an Autoconf configure through --host (other configure scripts, such
@@ -191,7 +198,8 @@ def foreign_build(build: str, source_dir: str, work: str, stage: str, tools: Dic
     bindir = f"{work}/{WRAPPER_DIR}"
     lines = ["set -eu", f"rm -rf {shlex.quote(work)}", f"mkdir -p {shlex.quote(bindir)}",
              f"cp -a {shlex.quote(source_dir)}/. {shlex.quote(work)}/"]
-    lines += [_wrapper(f"{bindir}/{tool}", argv) for tool, argv in tools.items()]
+    lines += [_wrapper(f"{bindir}/{tool}", argv, link_extra if tool in ("cc", "c++") else ())
+              for tool, argv in tools.items()]
     lines += [f'export PATH="{bindir}:$PATH"', f"cd {shlex.quote(work)}"]
     if build == "configure-make":
         if cross_triple:

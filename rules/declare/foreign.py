@@ -124,7 +124,7 @@ class ForeignCLib(Rule):
             configure=[a.configure_command, f"--prefix={a.install_prefix}"] + args, cmake_args=args,
             make=["make"] + list(a.make_args), make_targets=a.make_targets, install_targets=a.install_targets,
             prefix=a.install_prefix, env=env, cross_triple=None if plat.is_host() else plat.zig_target,
-            roots=seen.install_roots)
+            roots=seen.install_roots, link_extra=tc.libc_variant_flags(True))
         members = tuple(os.path.join(prefix, o) for o in a.outputs)
         step = self.step(config, f"{a.build} build", [build], Outputs(out, kind="tree", members=members),
                          Verification(self.policy(plat)),

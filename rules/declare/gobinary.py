@@ -118,6 +118,9 @@ class GoCgoBinary(Rule):
         out = os.path.join(self.outdir(config), self.name)
         manifest_object = out + ".deps.o"
         ldflags = list(cc.link_args()) + [manifest_object] + list(cc.flat_linkopts)
+        split = self._splits(config)
+        # cgo's own `_cgo_.o` links read CGO_LDFLAGS, not -extldflags: they must ask for the final link's libc
+        ldflags += tc.libc_variant_flags(a.strip and not split)
         cxx = tc.cxx(plat)
         hint = None
         if cc.cxx or self.own_cxx:
@@ -133,7 +136,6 @@ class GoCgoBinary(Rule):
         cxx = cxx or commands.missing_compiler(f"[{config}] a Go package in the build has C++ sources, and "
                                                f"{tc.cxx_missing()} (hint: use toolchain='zig')")
         pkg = a.package if a.package.startswith(".") else "./" + a.package
-        split = self._splits(config)
         cxx_linked = bool(cc.cxx or self.own_cxx)
         link = self._debug_link(config, cxx_linked) if split else None
         # cgo's compiles with DWARF; headers of zig's lib dir named by the canonical directory (the split point
@@ -223,7 +225,7 @@ class GoCgoBinary(Rule):
             return work, passenv
         # never empty: Go puts its default "-g -O2" in an empty CGO_LDFLAGS, and zig cc's link then makes
         # compiler-rt in another mode (with -O2, no UBSan runtime) than the real links, which have no -O
-        flags = ["-static"] + (tc.cxx_link_flags(plat) if cxx else [])
+        flags = ["-static"] + tc.libc_variant_flags(False) + (tc.cxx_link_flags(plat) if cxx else [])
         env = commands.cgo_env(plat, tc.cc(plat), tc.cxx(plat) or tc.cc(plat), [], copts, flags)
         warm = commands.go_build(go.exe, ".", os.path.join(link.warm_dir, "warm"), (), [f for f in link_flags
                                  if not f.startswith("-X=")], link.warm_dir, env, plat)

@@ -67,6 +67,11 @@ class Toolchain:
         """-ffile-prefix-map flags naming this toolchain's install directories in debug info and __FILE__."""
         return []
 
+    def libc_variant_flags(self, strip: bool) -> List[str]:
+        """Flags for links that are not the final one (cgo's `_cgo_.o`, configure's probes) so that they ask
+        for the libc the final link uses, where the toolchain builds its libc on demand."""
+        return []
+
     def dwarf_allowed(self) -> Tuple[str, ...]:
         """Absolute path prefixes this toolchain's own libraries name in their DWARF, the same on every machine."""
         return ()

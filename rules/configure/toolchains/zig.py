@@ -67,7 +67,7 @@ class ZigToolchain(Toolchain):
         if os.path.exists(self._ready_mark(platform)):
             return None
         return (f"first link with zig for {platform.zig_target} on this machine: unless its cache holds them, zig "
-                "compiles musl's libc for it now, once (about 90 s; C++ adds libc++, a few minutes)")
+                "compiles musl's libc for it now, once (about 35 s; C++ adds libc++, a few minutes)")
 
     def used(self, platform):
         mark = self._ready_mark(platform)
@@ -79,6 +79,12 @@ class ZigToolchain(Toolchain):
     def prefix_map_flags(self):
         """zig's headers (libc, libc++) as split-debug links see them: the same bytes from any install."""
         return [f"-ffile-prefix-map={os.path.dirname(self.exe)}/lib={CANONICAL_DEBUG_DIR}/lib"] if self.exe else []
+
+    def libc_variant_flags(self, strip):
+        """zig builds musl's libc.a per variant, PIC or not and stripped or not (other flags, such as -O or
+        -static, do not matter), about 35 s each. Go compiles and links cgo's `_cgo_.o` with -fPIC and without
+        -s, configure scripts link their probes with debug info: each would build another one."""
+        return (["-s"] if strip else []) + ["-fno-PIC"]
 
     def debug_link(self, platform, cxx):
         directory = debug_dir()
