@@ -100,3 +100,20 @@ def test_response_files_expand_at_run_time_in_the_named_variables_only(tmp_path)
     assert env["OTHER"] == f"@{rsp}"
     assert env["CGO_CFLAGS"] == "-DSCONSRULES_CINPUTS=abc"
     assert ran.expand_env == () and command.env != ran.env  # the declared command (its signature) is unchanged
+
+
+def test_foreign_cc_wrappers_add_the_libc_variant_flags_to_link_only_calls(tmp_path):
+    """configure's probe links ask zig for the final link's libc variant; compiles and -shared links are left
+    as they are (a compile's flags are the build's own)."""
+    from sconsrules.actions import commands
+    wrapper = tmp_path / "cc"
+    subprocess.run(["sh", "-c", commands._wrapper(str(wrapper), ["echo", "-target", "x y"], ["-s", "-fno-PIC"])],
+                   check=True)
+
+    def called(*args):
+        return subprocess.run([str(wrapper), *args], capture_output=True, text=True, check=True).stdout.split()
+
+    assert called("-o", "conftest", "conftest.c") == ["-target", "x", "y", "-o", "conftest", "conftest.c", "-s", "-fno-PIC"]
+    assert called("-O2", "-c", "a.c") == ["-target", "x", "y", "-O2", "-c", "a.c"]
+    assert called("-E", "a.c") == ["-target", "x", "y", "-E", "a.c"]
+    assert called("-shared", "-o", "x.so", "a.o") == ["-target", "x", "y", "-shared", "-o", "x.so", "a.o"]
