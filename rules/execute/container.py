@@ -5,10 +5,11 @@ paths, so a Command means the same thing inside and outside. Actions run as the 
 network; only commands marked `network` (module downloads) run in a separate short-lived container that
 has it.
 
-A builder outlives its run to serve the next one (starting a container costs about a second): it is labelled
-with a key of everything that decides what a command sees in it (image ID, mounts, user, environment,
-hardening), found by that key at the next run, and ends by itself when no run has touched it for
-$SCONSRULES_BUILDER_IDLE seconds (600 by default; its main process is a shell loop, and it is auto-removed).
+Commands reach the builder through its command server (channel.py), not a `docker exec` each. A builder
+outlives its run to serve the next one (starting a container costs about a second): it is labelled with a key
+of everything that decides what a command sees in it (image ID, mounts, user, environment, hardening), found
+by that key at the next run, and ends by itself when no run has touched it for $SCONSRULES_BUILDER_IDLE seconds
+(600 by default; it is auto-removed).
 A run that ends with commands still running in it (a failure elsewhere, Ctrl-C, SIGTERM) removes it, so no
 straggler writes on; `scons -c` removes the project's idle builders. With SCONSRULES_BUILDER_IDLE=0 a builder
 lives for one run, labelled with the run's pid: those left by a killed run are removed at the next start.
@@ -17,17 +18,20 @@ import hashlib
 import json
 import os
 import threading
+import time
 
 from ..actions import Call
 from ..errors import RuleError
+from . import channel
+from .channel import Channel, ChannelGone, pid_alive
 from .native import run_call
 from .run import MARK, RUN_ID
 
 LABEL = "sconsrules.builder"
 REUSE = "sconsrules.reuse"  # the key of a builder that serves later runs
 DEFAULT_IDLE = 600
-ALIVE = "/tmp/.sconsrules-alive"
 MIN_IDLE = 4
+READY_SECONDS = 20  # how long a new builder's server may take to answer
 PIDS_LIMIT = 4096
 # A build step gets no capability (no chown, no mknod, no bypassing file modes, also as root), cannot gain any
 # (setuid binaries), cannot fork without bound, and writes nowhere but its mounts and a private /tmp.
@@ -54,16 +58,6 @@ def client_or_error(rule, target):
                         "start dockerd (or set DOCKER_HOST) and check that this user may use its socket") from None
 
 
-def _pid_alive(pid):
-    try:
-        os.kill(pid, 0)
-        return True
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-
-
 def idle_seconds(who):
     """How long a builder waits for the next run: $SCONSRULES_BUILDER_IDLE (0: one run only)."""
     text = os.environ.get("SCONSRULES_BUILDER_IDLE", "").strip()
@@ -86,7 +80,7 @@ def remove_stale(client):
         if REUSE in labels:
             continue
         pid = int(labels.get("sconsrules.pid", "0") or 0)
-        if labels.get("sconsrules.host") == host and (not pid or not _pid_alive(pid)):
+        if labels.get("sconsrules.host") == host and (not pid or not pid_alive(pid)):
             _remove_container(container)
 
 
@@ -136,6 +130,7 @@ class ContainerExecutor:
         self._lock = threading.Lock()
         self._client = None
         self._container = None
+        self._channel = None
         self._image = None
         self._idle = None  # seconds a kept builder waits; 0: this run's own builder
         self._running = 0  # commands in flight in the builder
@@ -147,7 +142,7 @@ class ContainerExecutor:
     def _reuse_key(self, volumes):
         """What decides what a command sees in the builder: two runs that agree on it may share one."""
         facts = [self._image, volumes, f"{os.getuid()}:{os.getgid()}", self.toolchain.container_env(), HARDENING,
-                 self._idle]
+                 self._idle, channel.PROTOCOL]
         return hashlib.sha256(json.dumps(facts, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
     def _volumes(self):
@@ -170,50 +165,69 @@ class ContainerExecutor:
         remove_stale(self._client)
         self._image = self.toolchain.image_id(self._client, *who)
         volumes = self._volumes()
-        labels, command, key = self._labels(), ["sleep", "infinity"], None
+        builders = os.path.join(self.toolchain.cache_dir, "builders")  # on a read-write mount
+        labels, key = self._labels(), None
+        self._channel = Channel(os.path.join(builders, f"run-{os.getpid()}-{id(self)}"))
         if self._idle:
             key = self._reuse_key(volumes)
+            self._channel = Channel(os.path.join(builders, key))
             if self._adopt(key):
                 return
             labels = {LABEL: self.toolchain.name, REUSE: key, "sconsrules.host": os.uname().nodename}
             if self.project:
                 labels["sconsrules.project"] = project_label(self.project)
-            # Ends when ALIVE was not touched for a whole period: `rm` fails and the loop stops.
-            command = ["sh", "-c", f"touch {ALIVE}; while rm {ALIVE} 2>/dev/null; do sleep {self._idle}; done"]
+        channel.sweep_runs(builders)
+        self._channel.prepare()
+        command = ["sh", "-c", channel.SERVER, self._channel.directory, str(self._idle)]
         try:
             self._container = self._client.containers.run(
                 self._image, command, detach=True, network_mode="none", labels=labels,
                 volumes=volumes, user=f"{os.getuid()}:{os.getgid()}", environment=self.toolchain.container_env(),
                 init=True, auto_remove=bool(key), **HARDENING)
-            if key:
-                self._keep_alive()
         except docker.errors.APIError as exc:
             text = str(exc.explanation or exc)
             if "mount" in text or "bind source path" in text:
                 raise self._error(who, f"cannot mount the source or output directories: {text}",
                                   "the engine must see this machine's paths (a local dockerd, not a remote one)") from None
             if "executable file not found" in text:
-                raise self._error(who, "the image has no `sleep` (or `sh`) to keep the builder container alive",
-                                  "use an image with coreutils or busybox") from None
+                raise self._error(who, "the image has no `sh`, which runs the builder's command server",
+                                  "use an image with a POSIX shell (busybox is enough)") from None
             raise self._error(who, f"cannot start the builder container: {text}") from None
+        self._await_server(who)
+        if key:
+            self._keep_alive()
+
+    def _await_server(self, who):
+        """A new builder's server answers within moments; one that exited says why in its log."""
+        import docker
+
+        deadline = time.monotonic() + READY_SECONDS
+        while not self._channel.answers():
+            try:
+                self._container.reload()
+                status = self._container.status
+            except docker.errors.NotFound:  # exited, and auto-removed
+                status = "removed"
+            if status not in ("created", "running") or time.monotonic() > deadline:
+                try:
+                    log = self._container.logs(tail=5).decode(errors="replace").strip().replace("\n", "; ")
+                except docker.errors.APIError:
+                    log = ""
+                raise self._error(who, f"the builder container's command server did not start: {log or 'no output'}",
+                                  "the image needs a POSIX shell with sleep, rm and touch (busybox is enough)")
+            time.sleep(0.01)
 
     def _adopt(self, key):
-        """Use a running builder an earlier run kept under `key`, if one answers."""
+        """Use a running builder an earlier run kept under `key`, if its server answers."""
         for container in self._client.containers.list(filters={"label": f"{REUSE}={key}", "status": "running"}):
+            if not self._channel.answers():
+                continue  # ending by itself, or being removed
             self._container = container
-            try:
-                self._touch()
-            except Exception:  # it ended between the list and the exec
-                self._container = None
-                continue
+            self._channel.touch()
+            self._channel.sweep()
             self._keep_alive()
             return True
         return False
-
-    def _touch(self):
-        code, _ = self._container.exec_run(["touch", ALIVE], user=f"{os.getuid()}:{os.getgid()}")
-        if code != 0:
-            raise RuntimeError(f"touch {ALIVE} failed")
 
     def _keep_alive(self):
         """Touch the kept builder while this run lasts: one command may outlast the idle period."""
@@ -222,8 +236,8 @@ class ContainerExecutor:
         def loop():
             while not self._closed.wait(every):
                 try:
-                    self._touch()
-                except Exception:
+                    self._channel.touch()
+                except OSError:
                     return
         threading.Thread(target=loop, name="sconsrules-builder-alive", daemon=True).start()
 
@@ -240,6 +254,8 @@ class ContainerExecutor:
                 _remove_container(container)
         except Exception:
             pass  # the engine went away; the next run's stale sweep removes what is left
+        if self._channel is not None and not self._idle:
+            self._channel.remove()
         self._container = None
 
     def run(self, command, passenv, who=None):
@@ -255,11 +271,18 @@ class ContainerExecutor:
         env[MARK] = RUN_ID
         if command.network:
             return self._run_with_network(command, env, who)
+        text = channel.script(list(command.argv), env, command.cwd)
         with self._lock:
             self._running += 1
         try:
-            code, output = self._container.exec_run(list(command.argv), environment=env, workdir=command.cwd,
-                                                    user=f"{os.getuid()}:{os.getgid()}", demux=False)
+            if text is None:  # a variable sh cannot export: the engine's exec sets it
+                code, output = self._container.exec_run(list(command.argv), environment=env, workdir=command.cwd,
+                                                        user=f"{os.getuid()}:{os.getgid()}", demux=False)
+            else:
+                code, output = self._channel.run(text)
+        except ChannelGone:
+            raise self._error(who, "the builder container ended while this command ran in it",
+                              "run the build again (a new builder starts)") from None
         finally:
             with self._lock:
                 self._running -= 1
