@@ -148,7 +148,7 @@ def test_compilation_has_no_network(project, docker_client, tmp_path, monkeypatc
     from sconsrules.actions import Command
     from sconsrules.execute.container import ContainerExecutor
     from sconsrules.configure.toolchains.container import ContainerToolchain, lookup_image
-    image_id, _ = lookup_image(docker_client, BUILDER, "test", "net")
+    image_id, _ = lookup_image(BUILDER, "test", "net")
     tc = ContainerToolchain(name="ctr-nettest", display=BUILDER, cc_command=("gcc",), cxx_command=("g++",),
                             ar_command=("ar",), go_command="go", platforms=(), image=BUILDER, resolved_id=image_id)
     project.write("go.mod", "module example.com/net\n\ngo 1.22\n\nrequire github.com/google/uuid v1.6.0\n")

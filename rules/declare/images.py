@@ -17,7 +17,6 @@ from ..configure.config import parse_platforms
 from ..configure.toolchains.container import (CXX_RUNTIMES, ContainerToolchain, lookup_image, platforms_for, sanitize,
                                                split_command)
 from ..errors import RuleError
-from ..execute.container import client_or_error
 from ..execute.images import CA_BUNDLE
 from . import attributes as declare
 from .release import source_epoch
@@ -156,7 +155,7 @@ def container_toolchain(ctx, env, image=None, dockerfile=None, context=None, cc=
     if image is not None:
         if not isinstance(image, str) or not image:
             raise RuleError(rule, label, "image must be an image reference such as 'builder:tag'")
-        image_id, arch = lookup_image(client_or_error(rule, image), image, rule, image)
+        image_id, arch = lookup_image(image, rule, image)
         return ContainerToolchain(name=name or "ctr-" + sanitize(image), display=image,
                                   platforms=platforms_for(arch, declared), image=image, resolved_id=image_id,
                                   ids=ctx.identities, **commands_)

@@ -22,7 +22,7 @@ import time
 
 from ..actions import Call
 from ..errors import RuleError
-from . import channel
+from . import channel, engine
 from .channel import Channel, ChannelGone, pid_alive
 from .native import run_call
 from .run import MARK, RUN_ID
@@ -129,7 +129,8 @@ class ContainerExecutor:
         self.who = (rule, target)  # blamed when a caller does not say who it runs for
         self._lock = threading.Lock()
         self._client = None
-        self._container = None
+        self._container = None  # the SDK's handle of a builder this run started
+        self._adopted = None  # the ID of a kept builder this run adopted
         self._channel = None
         self._image = None
         self._idle = None  # seconds a kept builder waits; 0: this run's own builder
@@ -157,30 +158,38 @@ class ContainerExecutor:
     def _error(self, who, cause, hint=None):
         return RuleError(*who, f"[{self.toolchain.display}] {cause}", hint)
 
+    def _sdk(self, who):
+        """The Docker SDK's client, made on first need: adopting a kept builder and running commands in it
+        need none."""
+        if self._client is None:
+            self._client = client_or_error(*who)
+        return self._client
+
     def _start(self, who):
         import docker
 
         self._idle = idle_seconds(who)
-        self._client = client_or_error(*who)
-        remove_stale(self._client)
-        self._image = self.toolchain.image_id(self._client, *who)
+        self._image = self.toolchain.image_id()
         volumes = self._volumes()
         builders = os.path.join(self.toolchain.cache_dir, "builders")  # on a read-write mount
         labels, key = self._labels(), None
-        self._channel = Channel(os.path.join(builders, f"run-{os.getpid()}-{id(self)}"))
         if self._idle:
             key = self._reuse_key(volumes)
             self._channel = Channel(os.path.join(builders, key))
-            if self._adopt(key):
+            if self._adopt(key, who):
                 return
             labels = {LABEL: self.toolchain.name, REUSE: key, "sconsrules.host": os.uname().nodename}
             if self.project:
                 labels["sconsrules.project"] = project_label(self.project)
+        else:
+            self._channel = Channel(os.path.join(builders, f"run-{os.getpid()}-{id(self)}"))
+        client = self._sdk(who)
+        remove_stale(client)
         channel.sweep_runs(builders)
         self._channel.prepare()
         command = ["sh", "-c", channel.SERVER, self._channel.directory, str(self._idle)]
         try:
-            self._container = self._client.containers.run(
+            self._container = client.containers.run(
                 self._image, command, detach=True, network_mode="none", labels=labels,
                 volumes=volumes, user=f"{os.getuid()}:{os.getgid()}", environment=self.toolchain.container_env(),
                 init=True, auto_remove=bool(key), **HARDENING)
@@ -217,12 +226,18 @@ class ContainerExecutor:
                                   "the image needs a POSIX shell with sleep, rm and touch (busybox is enough)")
             time.sleep(0.01)
 
-    def _adopt(self, key):
-        """Use a running builder an earlier run kept under `key`, if its server answers."""
-        for container in self._client.containers.list(filters={"label": f"{REUSE}={key}", "status": "running"}):
+    def _adopt(self, key, who):
+        """Use a running builder an earlier run kept under `key`, if its server answers (asked without the
+        SDK when the engine is local)."""
+        try:
+            found = engine.running_containers(f"{REUSE}={key}")
+        except engine.Unreachable:
+            filters = {"label": f"{REUSE}={key}", "status": "running"}
+            found = [c.id for c in self._sdk(who).containers.list(filters=filters)]
+        for container in found:
             if not self._channel.answers():
                 continue  # ending by itself, or being removed
-            self._container = container
+            self._adopted = container
             self._channel.touch()
             self._channel.sweep()
             self._keep_alive()
@@ -245,13 +260,12 @@ class ContainerExecutor:
         """Remove every container this process made (by label: also one whose creation a signal interrupted);
         a kept builder stays for the next run, unless commands still run in it."""
         self._closed.set()
-        if self._client is None:
-            return
         try:
-            if self._idle and self._container is not None and self._running:
-                _remove_container(self._container)
-            for container in _listed(self._client, {"label": [LABEL, f"sconsrules.pid={os.getpid()}"]}):
-                _remove_container(container)
+            if self._idle and self._running and (self._container is not None or self._adopted):
+                _remove_container(self._container or self._sdk(self.who).containers.get(self._adopted))
+            if self._client is not None:  # what this run started, also a creation a signal interrupted
+                for container in _listed(self._client, {"label": [LABEL, f"sconsrules.pid={os.getpid()}"]}):
+                    _remove_container(container)
         except Exception:
             pass  # the engine went away; the next run's stale sweep removes what is left
         if self._channel is not None and not self._idle:
@@ -264,7 +278,7 @@ class ContainerExecutor:
         if isinstance(command, Call):
             return run_call(command, self, passenv, who)
         with self._lock:
-            if self._container is None:
+            if self._channel is None:
                 self._start(who)
         env = dict(passenv)
         env.update(command.env)
@@ -276,7 +290,8 @@ class ContainerExecutor:
             self._running += 1
         try:
             if text is None:  # a variable sh cannot export: the engine's exec sets it
-                code, output = self._container.exec_run(list(command.argv), environment=env, workdir=command.cwd,
+                builder = self._container or self._sdk(who).containers.get(self._adopted)
+                code, output = builder.exec_run(list(command.argv), environment=env, workdir=command.cwd,
                                                         user=f"{os.getuid()}:{os.getgid()}", demux=False)
             else:
                 code, output = self._channel.run(text)
@@ -302,7 +317,7 @@ class ContainerExecutor:
         if os.path.isfile(bundle):
             volumes[os.path.realpath(bundle)] = {"bind": CONTAINER_CA_BUNDLE, "mode": "ro"}
             env["SSL_CERT_FILE"] = CONTAINER_CA_BUNDLE
-        container = self._client.containers.create(
+        container = self._sdk(who).containers.create(
             self._image, list(command.argv), network_mode="host", labels=self._labels(), volumes=volumes,
             user=f"{os.getuid()}:{os.getgid()}", environment=env, working_dir=command.cwd, **HARDENING)
         try:

@@ -114,26 +114,40 @@ class ContainerToolchain(Toolchain):
         return {"HOME": f"{c}/home", "XDG_CACHE_HOME": f"{c}/xdg", "GOCACHE": f"{c}/go-build",
                 "GOMODCACHE": f"{c}/gomod", "GOPATH": f"{c}/gopath", "GOPROXY": "off", "GOSUMDB": "off"}
 
-    def image_id(self, client, rule, target):
+    def image_id(self):
         if self.image_id_file:
             with open(self.image_id_file) as fh:
                 return fh.read().strip()
         return self.resolved_id
 
 
-def lookup_image(client, image, rule, target):
-    """The image's ID and architecture; a missing image is an error (nothing is ever pulled)."""
-    import docker
+def lookup_image(image, rule, target):
+    """The image's ID and architecture, asked at read time (through the engine's socket without the SDK when
+    it is local); a missing image is an error (nothing is ever pulled)."""
+    from ...execute import engine
 
     try:
-        found = client.images.get(image)
-    except docker.errors.ImageNotFound:
+        found = engine.image(image) if engine.socket_path() else _sdk_image(image, rule, target)
+    except engine.Unreachable:
+        found = _sdk_image(image, rule, target)  # the SDK says why, in its words
+    if found is None:
         raise RuleError(rule, target, f"image '{image}' is not on this Docker engine, and no registry is "
                         "reached, so it is never pulled",
-                        "build it from a Dockerfile with dockerfile=..., or `docker load`/`docker import` it") from None
+                        "build it from a Dockerfile with dockerfile=..., or `docker load`/`docker import` it")
+    return found["Id"], found.get("Architecture", "")
+
+
+def _sdk_image(image, rule, target):
+    import docker
+
+    from ...execute.container import client_or_error
+
+    try:
+        return client_or_error(rule, target).images.get(image).attrs
+    except docker.errors.ImageNotFound:
+        return None
     except docker.errors.APIError as exc:
         raise RuleError(rule, target, f"cannot inspect image '{image}': {exc.explanation or exc}") from None
-    return found.id, found.attrs.get("Architecture", "")
 
 
 def split_command(value, what):
