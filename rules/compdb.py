@@ -41,9 +41,13 @@ class _Rendered:
 
     def __init__(self, entries):
         self.entries = entries
+        self._text = None
 
     def __str__(self):
-        return _render(self.entries)
+        """Made once: SCons asks for it several times (signature, contents, the write), after every entry is in."""
+        if self._text is None:
+            self._text = _render(self.entries)
+        return self._text
 
 
 class ForeignExport(NamedTuple):

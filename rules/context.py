@@ -9,7 +9,7 @@ import hashlib
 import os
 import sys
 import threading
-from typing import Dict, List, Optional
+from typing import TYPE_CHECKING, Dict, List, Optional
 
 import SCons.Action
 import SCons.Builder
@@ -28,14 +28,15 @@ from .declare.gosrc import GoSourceIndex
 from .declare.registry import Registry
 from .errors import RuleError
 from .execute import Executor, NativeExecutor, cache, perform
-from .execute.container import ContainerExecutor, remove_idle_builders
 from .execute.records import Records
 from .execute.verdicts import Verdicts
-from .execute import remote
 from .execute.run import BuildDirectoryBusy, BuildLock
 from .execute.shared import SharedOutputs, Tally
 from .compdb import CompileCommands
 from .progress import Progress
+
+if TYPE_CHECKING:
+    from .execute.container import ContainerExecutor
 
 STEP_SIG = "SCONSRULES_STEP_SIG"
 LINKING_RULES = ("GoCgoBinary", "ForeignCLib")  # their steps link: a toolchain's once-per-machine work is done
@@ -122,12 +123,13 @@ class Context:
         self.identities = ToolIdentities()
         self.toolchains = Toolchains(self.identities)
         self.executors: Dict[str, Executor] = {"native": NativeExecutor()}
+        self._containers: Dict[str, "ContainerExecutor"] = {}  # the container executors among them
         self.signature_database_checked = False
         self.options_checked = False
         self.progress = Progress(self)
         self.compile_commands = CompileCommands()
         self.tally = Tally()  # shared outputs: what came from which cache
-        self._remote: Optional[remote.RemoteCache] = None
+        self._remote = None  # remote.RemoteCache, made on first use
         self._remote_checked = False
         self.help_targets: List = []  # `scons -h`: the declared targets, and the table last written
         self.help_table = ""
@@ -173,8 +175,10 @@ class Context:
         project with container toolchains also removes the builders kept for later runs."""
         for executor in list(self.executors.values()):
             executor.close()
-        roots = {e.project for e in self.executors.values() if isinstance(e, ContainerExecutor) and e.project}
+        roots = {e.project for e in self._containers.values() if e.project}
         if SCons.Script.GetOption("clean") and roots:
+            from .execute.container import remove_idle_builders  # a container toolchain is in use
+
             remove_idle_builders(roots)
         if self._remote is not None:
             self._remote.close()
@@ -194,6 +198,8 @@ class Context:
         with self._lock:
             if not self._remote_checked:
                 self._remote_checked = True
+                from .execute import remote  # only a run that may need it loads it
+
                 settings = remote.settings_from(self.options.get, os.environ)
                 if settings is not None:
                     self._remote = remote.RemoteCache(settings)
@@ -241,12 +247,14 @@ class Context:
         if toolchain.executor == "native":
             return "native"
         key = f"{toolchain.name}/{config.dirname}"
-        executor = self.executors.get(key)
-        if not isinstance(executor, ContainerExecutor):
+        executor = self._containers.get(key)
+        if executor is None:
+            from .execute.container import ContainerExecutor  # loaded only when a container toolchain is used
+
             writable = {(os.path.join(self.build_dir(env), config.dirname), False)}
             writable |= {(d, False) for d in toolchain.cache_dirs()}
             executor = ContainerExecutor(toolchain, writable, who[0], who[1], project=env.Dir("#").abspath)
-            self.executors[key] = executor
+            self._containers[key] = self.executors[key] = executor
         for path in (env.Dir("#").abspath,) + tuple(sources):
             if not any(path == m or path.startswith(m + os.sep) for m, _ in executor.mounts):
                 executor.mounts.add((path, True))

@@ -117,3 +117,10 @@ def test_foreign_cc_wrappers_add_the_libc_variant_flags_to_link_only_calls(tmp_p
     assert called("-O2", "-c", "a.c") == ["-target", "x", "y", "-O2", "-c", "a.c"]
     assert called("-E", "a.c") == ["-target", "x", "y", "-E", "a.c"]
     assert called("-shared", "-o", "x.so", "a.o") == ["-target", "x", "y", "-shared", "-o", "x.so", "a.o"]
+
+
+def test_a_commands_signed_tuple_is_what_attrs_astuple_gave():
+    """Signatures (and so every cache key) stay the same with the faster walk."""
+    for command in (Command(["cc", "-c", "x.c"]), Command(["go", "build"], env={"B": "2", "A": "1"}, cwd="/w",
+                                                          network=True, expand_env=["CGO_LDFLAGS"])):
+        assert command.signed() == attrs.astuple(command)

@@ -4,6 +4,7 @@ A Step is the commands that write a temporary path, how that output is checked, 
 renamed to. Its signature covers every input that decides the bytes (argv, the environment that matters,
 toolchain identities, the policy), so SCons rebuilds exactly when one of them changes.
 """
+import functools
 import hashlib
 import os
 import shlex
@@ -36,6 +37,12 @@ def _values(values: Iterable[Any]) -> Tuple[Any, ...]:
 def _signed(attribute, value) -> bool:
     """A field added later (metadata "since") enters a signature only when set: adding it rebuilds nothing."""
     return "since" not in attribute.metadata or value != attribute.default
+
+
+@functools.lru_cache(maxsize=1024)
+def _signed_policy(policy) -> tuple:
+    """A policy's signed fields; the steps of one target share a few policies, so each is walked once."""
+    return attrs.astuple(policy, filter=_signed)
 
 
 class _SignedRepr:
@@ -81,6 +88,11 @@ class Command:
         argv = [a.replace(rename[0], rename[1]) for a in self.argv] if rename else self.argv
         return attrs.evolve(self, argv=argv, env=env, expand_env=())
 
+    def signed(self) -> tuple:
+        """`attrs.astuple(self)`, which signatures have always used, without its generic walk (every field is
+        already a plain tuple, string or bool): a read computes one per step."""
+        return (self.argv, self.env, self.cwd, self.network, self.expand_env)
+
     def render(self, passenv: Iterable[Tuple[str, str]] = ()) -> str:
         """A shell line that runs it; `passenv` (what the step passes through) joins the env for --subcommands."""
         env = sorted({**dict(passenv), **dict(self.env)}.items())
@@ -115,6 +127,10 @@ class Call:
             return self
         old, new = rename
         return attrs.evolve(self, args=[a.replace(old, new) if isinstance(a, str) else a for a in self.args])
+
+    def signed(self) -> tuple:
+        """Its arguments may hold commands and policies: the generic walk."""
+        return attrs.astuple(self)
 
     def render(self) -> str:
         return f"{self.function}{self.args!r}"
@@ -233,8 +249,8 @@ class Step:
         ((directory, name) pairs: their identities are signed) are installed: for caches shared between
         checkouts and machines."""
         v = self.verification
-        text = repr((self.rule, self.label, self.config, self.out, [attrs.astuple(c) for c in self.commands],
-                     attrs.astuple(v.policy, filter=_signed) if v.policy else None, self.identities,
+        text = repr((self.rule, self.label, self.config, self.out, [c.signed() for c in self.commands],
+                     _signed_policy(v.policy) if v.policy else None, self.identities,
                      tuple((path, _SignedRepr(policy)) for path, policy in v.prechecks), self.executor, self.outputs.members, v.glob, self.caching.digest_env))
         if self.outputs.side:
             text += repr(self.outputs.side)
