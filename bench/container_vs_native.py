@@ -52,7 +52,7 @@ def per_action(runs):
     src = os.path.join(d, "a.c")
     with open(src, "w") as fh:
         fh.write("int a(int x) { return x * 3; }\n")
-    server = channel.Channel(os.path.join(d, "builder"))
+    server = channel.Channel(d, "builder")
     server.prepare()
     container = client.containers.run(IMAGE, ["sh", "-c", channel.SERVER, server.directory, "0"], detach=True,
                                       network_mode="none", init=True, volumes={d: {"bind": d, "mode": "rw"}},

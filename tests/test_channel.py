@@ -16,7 +16,7 @@ pytestmark = pytest.mark.unit
 
 @pytest.fixture
 def server(tmp_path):
-    ch = Channel(str(tmp_path / "builder"))
+    ch = Channel(str(tmp_path), "builder")
     ch.prepare()
     proc = subprocess.Popen(["sh", "-c", channel.SERVER, ch.directory, "0"], start_new_session=True)
     deadline = time.monotonic() + 10
@@ -79,7 +79,7 @@ def test_a_server_that_ends_mid_command_is_reported_not_waited_for(server):
 
 
 def test_a_kept_server_ends_when_left_idle_and_stays_while_touched(tmp_path):
-    ch = Channel(str(tmp_path / "kept"))
+    ch = Channel(str(tmp_path), "kept")
     ch.prepare()
     proc = subprocess.Popen(["sh", "-c", channel.SERVER, ch.directory, "1"], start_new_session=True)
     try:
@@ -95,3 +95,42 @@ def test_a_kept_server_ends_when_left_idle_and_stays_while_touched(tmp_path):
             pass
         proc.wait()
     assert proc.returncode == 0
+
+
+def test_a_hostile_command_cannot_make_the_host_read_or_write_elsewhere(server, tmp_path):
+    """What runs in a builder can change everything in the channel's directory: the host still reads no file
+    it points at, and writes nothing outside."""
+    ch, _ = server
+    secret = tmp_path / "secret"
+    secret.write_text("TOP SECRET\n")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    swap = (f'for f in "$D"/*.out; do rm -f "$f"; ln -s {secret} "$f"; done; '
+            f'rm -f "$D/alive"; ln -s {outside}/created "$D/alive"; echo done')
+    status, output = ch.run(channel.script(["sh", "-c", swap], {"D": ch.directory}, None))
+    assert status == 0 and b"SECRET" not in output and b"no output file" in output
+    with pytest.raises(OSError):
+        ch.touch()  # `alive` is a symlink now: not followed
+    assert list(outside.iterdir()) == []
+    os.unlink(os.path.join(ch.directory, channel.REQUESTS))
+    with open(os.path.join(ch.directory, channel.REQUESTS), "w"):
+        pass  # a regular file where the FIFO was: no server reads it
+    assert not ch.answers()
+    with pytest.raises(ChannelGone):
+        ch.run(channel.script(["true"], {}, None))
+
+
+def test_prepare_replaces_a_planted_symlink_instead_of_writing_through_it(tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    root = tmp_path / "cache"
+    root.mkdir()
+    os.symlink(elsewhere, root / "builders")
+    ch = Channel(str(root), "b")
+    ch.prepare()
+    try:
+        assert list(elsewhere.iterdir()) == [] and not os.path.islink(root / "builders")
+        assert sorted(os.listdir(root / "builders" / "b")) == ["alive", "requests"]
+    finally:
+        ch.remove()
+    assert os.listdir(root / "builders") == []

@@ -9,13 +9,12 @@ knows the server has gone when the requests FIFO has no reader. The builder ends
 `alive` (touched by the host) was left untouched for a whole idle period; idle 0 keeps it until it is removed.
 """
 import errno
-import itertools
 import os
 import re
 import select
 import shlex
-import shutil
-import threading
+import stat
+import time
 
 REQUESTS = "requests"
 ALIVE = "alive"
@@ -34,6 +33,8 @@ while rm "$dir/alive" 2>/dev/null; do sleep "$idle"; done
 '''
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 POLL_MS = 2000
+MAX_OUTPUT = 64 << 20  # bytes of one command's output read at most
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 def pid_alive(pid):
@@ -63,93 +64,171 @@ def script(argv, env, cwd):
     return "\n".join(lines) + "\n"
 
 
-def sweep_runs(builders):
-    """Remove the directories of one-run builders whose run is gone (a killed run leaves its own)."""
+def _remove_entry(name, dir_fd):
+    """Remove `name` in `dir_fd`, a tree or anything else, never following a symlink."""
     try:
-        names = os.listdir(builders)
+        os.unlink(name, dir_fd=dir_fd)  # a file, FIFO or symlink
+        return
     except FileNotFoundError:
         return
-    for name in names:
-        parts = name.split("-")
-        if parts[0] == "run" and len(parts) == 3 and parts[1].isdigit() and not pid_alive(int(parts[1])):
-            shutil.rmtree(os.path.join(builders, name), ignore_errors=True)
+    except (IsADirectoryError, PermissionError):
+        pass
+    fd = os.open(name, _DIR_FLAGS, dir_fd=dir_fd)
+    try:
+        for entry in os.listdir(fd):
+            _remove_entry(entry, fd)
+    finally:
+        os.close(fd)
+    os.rmdir(name, dir_fd=dir_fd)
 
 
 class Channel:
-    """The host's end of one builder's server directory."""
+    """The host's end of one builder's server directory, `<root>/builders/<name>`.
 
-    _ids = itertools.count()
+    `root` is the mount itself, which a builder cannot replace; everything below it can be changed by the
+    commands a builder runs, so the host reaches it only through directory descriptors opened without
+    following symlinks, creates its files exclusively, and reads only regular files: a hostile command cannot
+    turn the channel into a way to read or write elsewhere on the host.
+    """
 
-    def __init__(self, directory):
-        self.directory = directory
-        self._lock = threading.Lock()
+    def __init__(self, root, name):
+        self.root = root
+        self.name = name
+        self.directory = os.path.join(root, "builders", name)
+        self._parent = None  # descriptor of <root>/builders
+        self._fd = None  # descriptor of the directory itself
+
+    def _open_parent(self):
+        top = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            try:
+                os.mkdir("builders", 0o700, dir_fd=top)
+            except FileExistsError:
+                pass
+            try:
+                return os.open("builders", _DIR_FLAGS, dir_fd=top)
+            except OSError:  # a symlink or a file where the directory belongs
+                _remove_entry("builders", top)
+                os.mkdir("builders", 0o700, dir_fd=top)
+                return os.open("builders", _DIR_FLAGS, dir_fd=top)
+        finally:
+            os.close(top)
 
     def prepare(self):
-        """A fresh directory with its requests FIFO, before the builder starts."""
-        shutil.rmtree(self.directory, ignore_errors=True)
-        os.makedirs(self.directory, mode=0o700)
-        os.mkfifo(self._path(REQUESTS), 0o600)
+        """A fresh directory with its requests FIFO, before the builder starts; removes what builders of killed
+        runs left."""
+        self.close()
+        os.makedirs(self.root, exist_ok=True)
+        self._parent = self._open_parent()
+        for entry in os.listdir(self._parent):
+            parts = entry.split("-")
+            if parts[0] == "run" and len(parts) == 3 and parts[1].isdigit() and not pid_alive(int(parts[1])):
+                _remove_entry(entry, self._parent)
+        _remove_entry(self.name, self._parent)
+        os.mkdir(self.name, 0o700, dir_fd=self._parent)
+        self._fd = os.open(self.name, _DIR_FLAGS, dir_fd=self._parent)
+        os.mkfifo(REQUESTS, 0o600, dir_fd=self._fd)
         self.touch()
+
+    def attach(self):
+        """Open an existing directory (a kept builder's); False when there is none to trust."""
+        self.close()
+        try:
+            self._parent = self._open_parent()
+            self._fd = os.open(self.name, _DIR_FLAGS, dir_fd=self._parent)
+        except OSError:
+            self.close()
+            return False
+        return True
 
     def sweep(self):
         """Remove the requests a killed run left (their ids start with its pid)."""
-        for name in os.listdir(self.directory):
+        for name in os.listdir(self._fd):
             pid = name.split("-", 1)[0]
             if pid.isdigit() and not pid_alive(int(pid)):
-                try:
-                    os.unlink(self._path(name))
-                except OSError:
-                    pass
+                _remove_entry(name, self._fd)
 
     def remove(self):
-        shutil.rmtree(self.directory, ignore_errors=True)
+        if self._parent is not None:
+            _remove_entry(self.name, self._parent)
+        self.close()
 
-    def _path(self, name):
-        return os.path.join(self.directory, name)
+    def close(self):
+        for fd in (self._fd, self._parent):
+            if fd is not None:
+                os.close(fd)
+        self._fd = self._parent = None
 
     def touch(self):
         """Tell a kept builder's idle loop that a run uses it."""
-        with open(self._path(ALIVE), "a"):
-            pass
+        if self._fd is None:
+            raise OSError(errno.EBADF, "the channel is closed")
+        fd = os.open(ALIVE, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o600,
+                     dir_fd=self._fd)
+        try:
+            os.utime(fd)
+        finally:
+            os.close(fd)
+
+    def _requests(self):
+        """The requests FIFO opened for writing; OSError when it has no reader or is not a FIFO."""
+        fd = os.open(REQUESTS, os.O_WRONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=self._fd)
+        if not stat.S_ISFIFO(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise OSError(errno.ENXIO, "not a FIFO")
+        return fd
 
     def answers(self):
         """Whether the server reads requests (a FIFO opened for writing without a reader fails)."""
+        if self._fd is None:
+            return False
         try:
-            fd = os.open(self._path(REQUESTS), os.O_WRONLY | os.O_NONBLOCK)
+            os.close(self._requests())
         except OSError:
             return False
-        os.close(fd)
         return True
 
     def run(self, text):
         """Run the request script `text`; (exit status, output). ChannelGone when the server stops answering."""
-        rid = f"{os.getpid()}-{next(self._ids)}"
-        paths = [self._path(f"{rid}{s}") for s in (".sh", ".done", ".out")]
-        with open(paths[0], "w") as fh:
-            fh.write(text)
-        os.mkfifo(paths[1], 0o600)
-        done = os.open(paths[1], os.O_RDONLY | os.O_NONBLOCK)
+        rid = f"{os.getpid()}-{os.urandom(8).hex()}"
+        names = [f"{rid}{s}" for s in (".sh", ".done", ".out")]
+        try:
+            fd = os.open(names[0], os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600,
+                         dir_fd=self._fd)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(text)
+            os.mkfifo(names[1], 0o600, dir_fd=self._fd)
+            done = os.open(names[1], os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=self._fd)
+        except OSError:
+            raise ChannelGone() from None
         try:
             self._send(rid)
-            status = self._wait(done)
-            with open(paths[2], "rb") as fh:
-                output = fh.read()
-            return status, output
+            return self._wait(done), self._output(names[2])
         finally:
             os.close(done)
-            for path in paths:
+            for name in names:
                 try:
-                    os.unlink(path)
-                except FileNotFoundError:
+                    os.unlink(name, dir_fd=self._fd)
+                except OSError:
                     pass
+
+    def _output(self, name):
+        """The command's output: a regular file, read up to MAX_OUTPUT bytes."""
+        try:
+            fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=self._fd)
+        except OSError:
+            return b"(the builder left no output file)\n"
+        with os.fdopen(fd, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return b"(the output is not a regular file)\n"
+            data = fh.read(MAX_OUTPUT + 1)
+        return data[:MAX_OUTPUT] + b"\n(output truncated)\n" if len(data) > MAX_OUTPUT else data
 
     def _send(self, rid):
         try:
-            fd = os.open(self._path(REQUESTS), os.O_WRONLY | os.O_NONBLOCK)
-        except OSError as exc:
-            if exc.errno in (errno.ENXIO, errno.ENOENT):
-                raise ChannelGone() from None
-            raise
+            fd = self._requests()
+        except OSError:
+            raise ChannelGone() from None
         try:
             os.write(fd, f"{rid}\n".encode())  # shorter than PIPE_BUF: written whole, never interleaved
         finally:
@@ -169,6 +248,6 @@ class Channel:
                 if not chunk:  # the writer closed without a status: keep waiting for one, if it lives
                     if not self.answers():
                         raise ChannelGone()
-                    poller.poll(50)
+                    time.sleep(0.05)
             elif not self.answers():
                 raise ChannelGone()

@@ -171,21 +171,20 @@ class ContainerExecutor:
         self._idle = idle_seconds(who)
         self._image = self.toolchain.image_id()
         volumes = self._volumes()
-        builders = os.path.join(self.toolchain.cache_dir, "builders")  # on a read-write mount
+        root = self.toolchain.cache_dir  # a read-write mount: the builders' directories are below it
         labels, key = self._labels(), None
         if self._idle:
             key = self._reuse_key(volumes)
-            self._channel = Channel(os.path.join(builders, key))
+            self._channel = Channel(root, key)
             if self._adopt(key, who):
                 return
             labels = {LABEL: self.toolchain.name, REUSE: key, "sconsrules.host": os.uname().nodename}
             if self.project:
                 labels["sconsrules.project"] = project_label(self.project)
         else:
-            self._channel = Channel(os.path.join(builders, f"run-{os.getpid()}-{id(self)}"))
+            self._channel = Channel(root, f"run-{os.getpid()}-{id(self)}")
         client = self._sdk(who)
         remove_stale(client)
-        channel.sweep_runs(builders)
         self._channel.prepare()
         command = ["sh", "-c", channel.SERVER, self._channel.directory, str(self._idle)]
         try:
@@ -235,7 +234,7 @@ class ContainerExecutor:
             filters = {"label": f"{REUSE}={key}", "status": "running"}
             found = [c.id for c in self._sdk(who).containers.list(filters=filters)]
         for container in found:
-            if not self._channel.answers():
+            if not self._channel.attach() or not self._channel.answers():
                 continue  # ending by itself, or being removed
             self._adopted = container
             self._channel.touch()
@@ -268,8 +267,10 @@ class ContainerExecutor:
                     _remove_container(container)
         except Exception:
             pass  # the engine went away; the next run's stale sweep removes what is left
-        if self._channel is not None and not self._idle:
-            self._channel.remove()
+        if self._channel is not None:
+            if not self._idle:
+                self._channel.remove()
+            self._channel.close()
         self._container = None
 
     def run(self, command, passenv, who=None):
