@@ -8,7 +8,12 @@ Measured, median/min/max of --runs runs each, in one run of this script:
   3. one C file edited (leaf) vs the bare commands that rebuild exactly what is needed (time above the null build)
   4. one in-module .go edited vs the bare `go build`s of its dependents (time above the null build)
   5. --platforms switched back and forth: artifacts rebuilt (target 0)
-plus the null build's peak memory and subprocess count. Our package is byte-compiled first, as pip does when
+plus the null build's peak memory and subprocess count; then, side by side in the same run, --also:
+  container                   the container toolchain against native (bench/container_vs_native.py: warm
+                              rebuild with a kept builder, target 1.3x; per action; null build)
+  zig                         zig's first use per architecture with fresh caches (bench/zig_first_use.py;
+                              minutes, so not by default)
+Our package is byte-compiled first, as pip does when
 it installs it (this machine sets PYTHONDONTWRITEBYTECODE, which would otherwise recompile it every run).
 Go's build cache is shared and warm for every contender (cold = our output tree and SCons state removed).
 Prints a table of ratios and writes bench/results.json. Usage: python bench/run.py [--runs 5] [--growth 1,2,4]
@@ -204,7 +209,13 @@ def main():
     parser.add_argument("--libs", type=int, default=40)
     parser.add_argument("--files", type=int, default=25, help="C files per library")
     parser.add_argument("--bins", type=int, default=40)
+    parser.add_argument("--also", default="container", help="side benchmarks after the table: container, zig")
     args = parser.parse_args()
+    also = {"container": ["container_vs_native.py", "--runs", str(args.runs)],
+            "zig": ["zig_first_use.py", "--runs", "1", "--arch", "amd64"]}
+    args.also = [x for x in args.also.split(",") if x]
+    if set(args.also) - set(also):
+        parser.error(f"unknown --also {sorted(set(args.also) - set(also))[0]} (known: {', '.join(also)})")
     args.sizes = [x for x in args.sizes.split(",") if x]
     unknown = sorted(set(args.sizes) - set(SIZES))
     if unknown:
@@ -214,6 +225,9 @@ def main():
     with open(os.path.join(HERE, "results.json"), "w") as fh:
         json.dump(results, fh, indent=1)
     print(table(results))
+    for name in args.also:
+        print(f"\n{name} (bench/{also[name][0]}):", flush=True)
+        subprocess.run([sys.executable, os.path.join(HERE, also[name][0])] + also[name][1:], check=False)
 
 
 if __name__ == "__main__":

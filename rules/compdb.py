@@ -41,13 +41,14 @@ class _Rendered:
 
     def __init__(self, entries):
         self.entries = entries
-        self._text = None
+        self._text = (-1, "")
 
     def __str__(self):
-        """Made once: SCons asks for it several times (signature, contents, the write), after every entry is in."""
-        if self._text is None:
-            self._text = _render(self.entries)
-        return self._text
+        """Made again only when entries were added since (they are only ever appended): SCons asks for it when
+        the node is made (its name), then several times once every rule is read."""
+        if self._text[0] != len(self.entries):
+            self._text = (len(self.entries), _render(self.entries))
+        return self._text[1]
 
 
 class ForeignExport(NamedTuple):
