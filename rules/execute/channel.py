@@ -59,7 +59,8 @@ def script(argv, env, cwd):
     lines += [f"export {k}={shlex.quote(v)}" for k, v in sorted(env.items())]
     tool = shlex.quote(argv[0])
     # the wording `docker exec` uses, which the executor reports as a missing tool
-    lines.append(f"command -v {tool} >/dev/null 2>&1 || {{ echo \"exec: {argv[0]}: executable file not found\"; exit 127; }}")
+    lines.append(f"command -v {tool} >/dev/null 2>&1 || "
+                 f"{{ printf 'exec: %s: executable file not found\\n' {tool}; exit 127; }}")
     lines.append("exec " + shlex.join(argv))
     return "\n".join(lines) + "\n"
 

@@ -165,6 +165,10 @@ class ContainerExecutor:
             self._client = client_or_error(*who)
         return self._client
 
+    def _builder(self, who):
+        """The SDK's handle of the builder: the one this run started, or the kept one it adopted by ID."""
+        return self._container or self._sdk(who).containers.get(self._adopted)
+
     def _start(self, who):
         import docker
 
@@ -261,7 +265,7 @@ class ContainerExecutor:
         self._closed.set()
         try:
             if self._idle and self._running and (self._container is not None or self._adopted):
-                _remove_container(self._container or self._sdk(self.who).containers.get(self._adopted))
+                _remove_container(self._builder(self.who))
             if self._client is not None:  # what this run started, also a creation a signal interrupted
                 for container in _listed(self._client, {"label": [LABEL, f"sconsrules.pid={os.getpid()}"]}):
                     _remove_container(container)
@@ -291,9 +295,8 @@ class ContainerExecutor:
             self._running += 1
         try:
             if text is None:  # a variable sh cannot export: the engine's exec sets it
-                builder = self._container or self._sdk(who).containers.get(self._adopted)
-                code, output = builder.exec_run(list(command.argv), environment=env, workdir=command.cwd,
-                                                        user=f"{os.getuid()}:{os.getgid()}", demux=False)
+                code, output = self._builder(who).exec_run(list(command.argv), environment=env, workdir=command.cwd,
+                                                           user=f"{os.getuid()}:{os.getgid()}", demux=False)
             else:
                 code, output = self._channel.run(text)
         except ChannelGone:

@@ -127,9 +127,9 @@ def lookup_image(image, rule, target):
     from ...execute import engine
 
     try:
-        found = engine.image(image) if engine.socket_path() else _sdk_image(image, rule, target)
-    except engine.Unreachable:
-        found = _sdk_image(image, rule, target)  # the SDK says why, in its words
+        found = engine.image(image)
+    except engine.Unreachable:  # not a unix socket, or no answer there: the SDK asks (and says why, in its words)
+        found = _sdk_image(image, rule, target)
     if found is None:
         raise RuleError(rule, target, f"image '{image}' is not on this Docker engine, and no registry is "
                         "reached, so it is never pulled",
