@@ -78,6 +78,53 @@ def test_stripped_binaries_of_two_architectures_carry_their_manifest(project):
     project.scons()
     after = read(project.path("build", "linux-amd64-musl-zig", "chain"))["libraries"]
     assert after[0] == before[0] and after[1]["sources_sha256"] != before[1]["sources_sha256"]
+    # a Go-only edit relinks with the manifest object kept; one changed on disk is compiled again
+    obj = project.path("build", "linux-amd64-musl-zig", "chain.deps.o")
+    kept = os.stat(obj)
+    main = [f for f in os.listdir(project.path("cmd", "chain")) if f.endswith(".go")][0]
+    project.write(f"cmd/chain/{main}", project.read(f"cmd/chain/{main}") + "\n// edited\n")
+    assert project.scons().ran("GoCgoBinary", "chain", "go build")
+    assert (os.stat(obj).st_ino, os.stat(obj).st_mtime_ns) == (kept.st_ino, kept.st_mtime_ns)
+    with open(obj, "ab") as fh:
+        fh.write(b"\0")
+    project.write(f"cmd/chain/{main}", project.read(f"cmd/chain/{main}") + "\n// again\n")
+    project.scons()
+    assert os.stat(obj).st_size == kept.st_size and read(project.path("build", "linux-amd64-musl-zig", "chain"))
+
+
+@pytest.mark.unit
+def test_the_manifest_object_is_kept_only_when_its_key_and_bytes_match(tmp_path):
+    """A relink with the same manifest and compiler command keeps the object (no C compile); other text, other
+    bytes on disk, a missing or symlinked key compile again. The compiler here is a stand-in that writes the
+    object: the same path runs with zig in test_stripped_binaries_of_two_architectures_carry_their_manifest."""
+    from sconsrules.execute.manifest import KEY_SUFFIX, compile_object
+    out, calls = str(tmp_path / "app.deps.o"), []
+
+    def run(command):
+        calls.append(command.argv)
+        with open(command.argv[command.argv.index("-o") + 1], "wb") as fh:
+            fh.write(b"object of " + open(command.argv[command.argv.index("-c") + 1], "rb").read())
+        return 0, ""
+
+    def make(facts=(("binary", "app"),)):
+        compile_object((), facts, str(tmp_path), ("cc",), out, run=run, who=("GoCgoBinary", "app"))
+
+    make()
+    make()
+    assert len(calls) == 1 and os.path.isfile(out + KEY_SUFFIX)
+    make(facts=(("binary", "other"),))
+    assert len(calls) == 2
+    with open(out, "ab") as fh:
+        fh.write(b"planted")
+    make(facts=(("binary", "other"),))
+    assert len(calls) == 3 and not open(out, "rb").read().endswith(b"planted")
+    os.remove(out + KEY_SUFFIX)
+    make(facts=(("binary", "other"),))
+    assert len(calls) == 4
+    os.replace(out + KEY_SUFFIX, str(tmp_path / "elsewhere"))
+    os.symlink(str(tmp_path / "elsewhere"), out + KEY_SUFFIX)
+    make(facts=(("binary", "other"),))
+    assert len(calls) == 5 and not os.path.islink(out + KEY_SUFFIX)
 
 
 @pytest.mark.unit

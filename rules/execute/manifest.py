@@ -2,12 +2,15 @@
 its cdeps carry and the files they name (digested now), as a C object the toolchain compiles, linked by cgo.
 """
 import hashlib
+import json
 import os
 import re
+import stat
 
 from ..actions import Command
 from ..errors import RuleError
 from ..verify.manifest import SECTION, encode
+from .run import write_atomic
 from .tree import file_sha256
 
 
@@ -126,15 +129,48 @@ def c_source(data: bytes) -> str:
 
 def compile_object(components, facts, root, cc, out, *, modules=(), run, who):
     """Write the manifest's C file beside `out` and compile it there with the toolchain's `cc`; `modules` are
-    the cgo files of required modules (execute/golinks.py:module_c_files)."""
+    the cgo files of required modules (execute/golinks.py:module_c_files).
+
+    The object of the previous link is kept when its source and compiler command are the same and its bytes are
+    the ones that compile wrote (`out`.key holds both digests): a Go-only edit relinks without a C compile. The
+    key lives in the build directory, like SCons's signatures and the verdicts, and adds no party to trust."""
     source = os.path.splitext(out)[0] + ".c"
+    text = c_source(encode(record(components, facts, root, modules)))
+    # The object's debug info names the source relative to the project, like every other compile's.
+    argv = list(cc) + ["-Wno-unknown-attributes", "-Wno-attributes", f"-ffile-prefix-map={root}=.", "-c", source,
+                       "-o", out]
+    key = hashlib.sha256(json.dumps([text, argv]).encode()).hexdigest()
+    if _kept(out, key):
+        return
+    _remove(out + KEY_SUFFIX)
     with open(source, "w") as fh:
-        fh.write(c_source(encode(record(components, facts, root, modules))))
+        fh.write(text)
     try:
-        # The object's debug info names the source relative to the project, like every other compile's.
-        code, output = run(Command(list(cc) + ["-Wno-unknown-attributes", "-Wno-attributes", f"-ffile-prefix-map={root}=.",
-                                               "-c", source, "-o", out]))
+        code, output = run(Command(argv))
     finally:
         os.remove(source)
     if code != 0:
         raise RuleError(*who, f"compiling the dependency manifest failed (exit {code}): {output.strip()[-300:]}")
+    write_atomic(out + KEY_SUFFIX, f"{key} {file_sha256(out)}\n")
+
+
+KEY_SUFFIX = ".key"
+
+
+def _kept(out, key):
+    """Whether `out` is the object compiled under `key`: both regular files, the key file's two digests match."""
+    try:
+        if not (stat.S_ISREG(os.lstat(out).st_mode) and stat.S_ISREG(os.lstat(out + KEY_SUFFIX).st_mode)):
+            return False
+        with open(out + KEY_SUFFIX, "rb") as fh:
+            kept = fh.read(200).decode("ascii", "replace").split()
+        return kept == [key, file_sha256(out)]
+    except OSError:
+        return False
+
+
+def _remove(path):
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass
