@@ -32,8 +32,9 @@ from .execute.records import Records
 from .execute.verdicts import Verdicts
 from .execute.run import BuildDirectoryBusy, BuildLock
 from .execute.shared import SharedOutputs, Tally
+from .execute.warmup import WarmUps
 from .compdb import CompileCommands
-from .progress import Progress
+from .progress import Progress, requested_steps
 
 if TYPE_CHECKING:
     from .execute.container import ContainerExecutor
@@ -64,6 +65,7 @@ def _outputs(step: Step, targets):
 def _run_step(target, source, env):
     step = target[0].attributes.sconsrules_step
     ctx = Context.of(env)
+    ctx.warm_up()
     shared, remote_cache = None, ctx.remote_cache()
     if step.caching.shared or (step.caching.remote and remote_cache is not None):
         root = env.Dir("#").abspath
@@ -94,8 +96,8 @@ def _show_step(target, source, env):
     line = f"{ctx.progress.counter(target[0])}{step.rule} {step.label}: {step.what}{config}"
     toolchain = target[0].attributes.sconsrules_toolchain
     first = toolchain.first_use(ctx.platform_of(step.config)) if toolchain is not None and step.config else None
-    notice = first and ctx.progress.notice_once(first)
-    return f"sconsrules: {notice}\n{line}" if notice else line
+    notices = ctx.warm_up() + [n for n in [first and ctx.progress.notice_once(first)] if n]
+    return "".join(f"sconsrules: {n}\n" for n in notices) + line
 
 
 STEP_ACTION = SCons.Action.Action(_run_step, _show_step, varlist=[STEP_SIG])
@@ -144,6 +146,8 @@ class Context:
         self._build_dirs: Dict[str, str] = {}  # "#build" -> its absolute path (looked up on every step's path)
         self._dirnames: Dict[str, Configuration] = {}
         self._prepared: set = set()
+        self.warm_ups = WarmUps()
+        self._warm_checked = False
         self.steps: List[Step] = []  # every Step declared in this run, in order (what analysis tests inspect)
         self.builder = SCons.Builder.Builder(action=STEP_ACTION)
         self.scanning_builder = SCons.Builder.Builder(action=STEP_ACTION, source_scanner=_include_scanner())
@@ -173,6 +177,7 @@ class Context:
     def close(self) -> None:
         """Remove the builder containers of this run (at exit, also after a failure or Ctrl-C); `scons -c` of a
         project with container toolchains also removes the builders kept for later runs."""
+        self.warm_ups.close()
         for executor in list(self.executors.values()):
             executor.close()
         roots = {e.project for e in self._containers.values() if e.project}
@@ -213,6 +218,25 @@ class Context:
     def platform_of(self, dirname: str):
         """The platform of a configuration directory name declared in this run."""
         return self._dirnames[dirname].platform
+
+    def warm_up(self) -> List[str]:
+        """Before the first step runs: start the once-per-machine work (execute/warmup.py) of every toolchain and
+        platform that has some left, for the variants the links this run builds will ask for. Returns what to
+        say about it, once per run (not for a dry run, which starts nothing)."""
+        with self._lock:
+            if self._warm_checked or SCons.Script.GetOption("no_exec"):
+                return []
+            self._warm_checked = True
+            pending = [link for link in self.registry.links if link[1].toolchain.first_use(link[1].platform)]
+            wanted = requested_steps(self) if pending else None
+            starts = [(c, strip, cxx) for node, c, strip, cxx in pending
+                      if wanted is None or id(node.attributes.sconsrules_step) in wanted]
+        notices = []
+        for config, strip, cxx in dict.fromkeys(starts):
+            if self.warm_ups.start(config.toolchain, config.platform, strip, cxx):
+                first = self.progress.notice_once(config.toolchain.first_use(config.platform))
+                notices += [f"{first}: started now, in the background"] if first else []
+        return notices
 
     def prepare(self, toolchain) -> None:
         """What a toolchain needs on this machine, made once per run before its first command."""

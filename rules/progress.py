@@ -67,29 +67,35 @@ class Progress:
 
     def _count(self):
         """Steps under the requested targets (all declared ones when none is named)."""
-        targets = list(SCons.Script.BUILD_TARGETS)
-        if not targets:
-            return len({id(s) for s in self.ctx.steps})
-        fs = SCons.Node.FS.get_default_fs()
-        seen, steps, stack = set(), set(), []
-        for target in targets:
-            if not isinstance(target, SCons.Node.Node):
-                target = SCons.Node.Alias.default_ans.lookup(target) or fs.Entry(target)
-            if isinstance(target, SCons.Node.FS.Dir):
-                under = target.abspath.rstrip("/") + "/"
-                steps |= {id(s) for s in self.ctx.steps if s.out.startswith(under)}
-                continue
-            stack.append(target)
-        while stack:
-            node = stack.pop()
-            if id(node) in seen:
-                continue
-            seen.add(id(node))
-            step = getattr(getattr(node, "attributes", None), "sconsrules_step", None)
-            if step is not None:
-                steps.add(id(step))
-            stack.extend(node.children(scan=0))
-        return len(steps)
+        found = requested_steps(self.ctx)
+        return len({id(s) for s in self.ctx.steps} if found is None else found)
+
+
+def requested_steps(ctx):
+    """ids of the steps under the targets this run was asked for; None when none is named (every declared one)."""
+    targets = list(SCons.Script.BUILD_TARGETS)
+    if not targets:
+        return None
+    fs = SCons.Node.FS.get_default_fs()
+    seen, steps, stack = set(), set(), []
+    for target in targets:
+        if not isinstance(target, SCons.Node.Node):
+            target = SCons.Node.Alias.default_ans.lookup(target) or fs.Entry(target)
+        if isinstance(target, SCons.Node.FS.Dir):
+            under = target.abspath.rstrip("/") + "/"
+            steps |= {id(s) for s in ctx.steps if s.out.startswith(under)}
+            continue
+        stack.append(target)
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        step = getattr(getattr(node, "attributes", None), "sconsrules_step", None)
+        if step is not None:
+            steps.add(id(step))
+        stack.extend(node.children(scan=0))
+    return steps
 
 
 def _live_wanted():

@@ -134,21 +134,26 @@ def test_dry_run_lists_every_step_the_build_then_runs(built):
 
 
 def test_progress_counts_steps_and_says_before_slow_first_work(built):
-    """Each step line starts with [n/total] (n counts up-to-date steps too, so it ends at total); before the
-    first link for a target on this machine, zig's one-time libc build is announced, once per run."""
+    """Each step line starts with [n/total] (n counts up-to-date steps too, so it ends at total); zig's one-time
+    libc build for a target is announced once per run: when the build starts it in the background, or before
+    the target's first step in a dry run."""
     from sconsrules.configure.platform import Platform
     from sconsrules.configure.toolchains.zig import ZigToolchain
     marks = [ZigToolchain()._ready_mark(Platform.parse(p)) for p in ("linux/amd64", "linux/arm64")]
     os.remove(marks[1])
     with open(built.path("c/base/base.c"), "a") as fh:
         fh.write("int base_extra(void) { return 1; }\n")
+    said = ("sconsrules: first link with zig for aarch64-linux-musl on this machine: unless its cache holds them, zig "
+            "compiles musl's libc for it once (about 35 s; C++ adds libc++, a few minutes)")
+    dry = built.scons("-n").stdout.splitlines()  # a dry run starts nothing: said before the link it would run
+    assert [line for line in dry if "first link with zig" in line] == [said]
+    assert dry.index(said) == dry.index(next(x for x in dry if "[linux-arm64-musl-zig]" in x)) - 1
     out = built.scons().stdout.splitlines()
     counters = [line.split()[0] for line in out if line.startswith("[")]
     assert counters == ["[1/10]", "[4/10]", "[5/10]", "[6/10]", "[9/10]", "[10/10]"]
-    notices = [line for line in out if "first link with zig" in line]
-    assert notices == ["sconsrules: first link with zig for aarch64-linux-musl on this machine: unless its cache holds "
-                       "them, zig compiles musl's libc for it now, once (about 35 s; C++ adds libc++, a few minutes)"]
-    assert out.index(notices[0]) == out.index(next(x for x in out if "[linux-arm64-musl-zig]" in x)) - 1
+    # the build starts zig's libc in the background before its first step (execute/warmup.py), and says so once
+    assert [line for line in out if "first link with zig" in line] == [said + ": started now, in the background"]
+    assert out[0] == said + ": started now, in the background"
     assert all(os.path.exists(m) for m in marks)  # the link succeeded: not said again
     with open(built.path("c/base/base.c"), "a") as fh:
         fh.write("int base_extra2(void) { return 2; }\n")

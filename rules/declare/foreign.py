@@ -137,6 +137,7 @@ class ForeignCLib(Rule):
             export = ForeignExport(out, self.source_dir, {k: list(v) for k, v in tools.items()
                                                           if k in ("cc", "c++") and isinstance(v, list)})
         nodes = self.nodes(step, sources, config, provides=True, export=export)
+        self.ctx.registry.links.append((nodes[0], config, True, False))  # configure's probes link
         # The installed headers are not declared one by one: the install's archives stand for them, so that
         # dependents compile after the install and again when it changes.
         includes = tuple(os.path.join(out, prefix, i) for i in a.includes)

@@ -181,6 +181,8 @@ class GoCgoBinary(Rule):
                    + extra + [self.env.File(f) for c in cc.components for f in c.files])
         node = self.nodes(step, sources, config, scan_paths=cc.scan_paths())[0]
         self.ctx.registry.binaries.append((node, self, config))
+        if not split:  # split links use their own zig cache, warmed by their own step
+            self.ctx.registry.links.append((node, config, a.strip, cxx_linked))
         return node
 
     def _splits(self, config):

@@ -12,6 +12,7 @@ class Registry:
         self.realized = {}
         self.by_target = {}  # id(target) -> [(configuration, what it gave)]
         self.binaries = []  # (node, target, config) for the end-of-build summary
+        self.links = []  # (node, config, strip, cxx): steps whose links may wait on a toolchain's first use
         self.declared = {}  # (SConscript directory, name) -> (rule, where)
         self.layouts = {}  # image tag -> the node of its OCI layout (a multi-platform ScratchImage)
 

@@ -88,6 +88,11 @@ class Toolchain:
     def used(self, platform) -> None:
         """A link for `platform` succeeded: its once-per-machine work is done."""
 
+    def warm_up(self, platform, strip: bool, cxx: bool, out: str) -> Optional[List[str]]:
+        """argv of a link, into `out`, of an empty program read from stdin that makes this toolchain's
+        once-per-machine work for links like the declared ones (`strip`, with C++); None when there is none."""
+        return None
+
     def ar(self, platform) -> List[str]:
         """argv prefix of the archiver (`ar`); deterministic mode is asked for by its callers."""
         raise NotImplementedError

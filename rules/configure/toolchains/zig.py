@@ -67,7 +67,7 @@ class ZigToolchain(Toolchain):
         if os.path.exists(self._ready_mark(platform)):
             return None
         return (f"first link with zig for {platform.zig_target} on this machine: unless its cache holds them, zig "
-                "compiles musl's libc for it now, once (about 35 s; C++ adds libc++, a few minutes)")
+                "compiles musl's libc for it once (about 35 s; C++ adds libc++, a few minutes)")
 
     def used(self, platform):
         mark = self._ready_mark(platform)
@@ -75,6 +75,14 @@ class ZigToolchain(Toolchain):
             os.makedirs(os.path.dirname(mark), exist_ok=True)
             with open(mark, "w") as fh:
                 fh.write(f"{self.exe}\n")
+
+    def warm_up(self, platform, strip, cxx, out):
+        """zig compiles musl's libc (and libc++ for C++) for the variant the links will ask for."""
+        if not self.exe:
+            return None
+        driver, language = ("c++", "c++") if cxx else ("cc", "c")
+        return ([self.exe, driver, "-target", platform.zig_target, "-static"] + self.libc_variant_flags(strip)
+                + (self.cxx_link_flags(platform) if cxx else []) + ["-x", language, "-", "-o", out])
 
     def prefix_map_flags(self):
         """zig's headers (libc, libc++) as split-debug links see them: the same bytes from any install."""
