@@ -134,8 +134,7 @@ def _clean_every_configuration(ctx, env, target, returned):
             continue
         for config in configs:
             path = os.path.join(build, config, rel[1])
-            others += [p for p in (path, path + ".verify.json", path + ".log", path + ".deps.o", path + ".deps.o.key")
-                       if os.path.lexists(p)]
+            others += [p for p in (path, path + ".verify.json", path + ".log", path + ".deps.o") if os.path.lexists(p)]
     if others:
         env.Clean(env.Alias(target.name)[0], others)
 

@@ -73,58 +73,61 @@ def test_stripped_binaries_of_two_architectures_carry_their_manifest(project):
         assert sorted(r["relationshipType"] for r in document["relationships"]) == ["DESCRIBES", "STATIC_LINK",
                                                                                     "STATIC_LINK"]
     # a changed library source changes the record (and the binary); the other library's digest stays
+    # relinks after edits (C, then Go) compile no manifest: each object is the configuration's template, filled in
+    template = project.path("build", "linux-amd64-musl-zig", "_objs", ".sconsrules-manifest-1024.o")
+    kept = os.stat(template)
     before = read(project.path("build", "linux-amd64-musl-zig", "chain"))["libraries"]
     project.write("c/base/base.c", project.read("c/base/base.c") + "\nint base_extra(void) { return 1; }\n")
     project.scons()
     after = read(project.path("build", "linux-amd64-musl-zig", "chain"))["libraries"]
     assert after[0] == before[0] and after[1]["sources_sha256"] != before[1]["sources_sha256"]
-    # a Go-only edit relinks with the manifest object kept; one changed on disk is compiled again
-    obj = project.path("build", "linux-amd64-musl-zig", "chain.deps.o")
-    kept = os.stat(obj)
-    main = [f for f in os.listdir(project.path("cmd", "chain")) if f.endswith(".go")][0]
-    project.write(f"cmd/chain/{main}", project.read(f"cmd/chain/{main}") + "\n// edited\n")
+    project.write("cmd/chain/main.go", project.read("cmd/chain/main.go") + "\n// edited\n")
     assert project.scons().ran("GoCgoBinary", "chain", "go build")
-    assert (os.stat(obj).st_ino, os.stat(obj).st_mtime_ns) == (kept.st_ino, kept.st_mtime_ns)
-    with open(obj, "ab") as fh:
-        fh.write(b"\0")
-    project.write(f"cmd/chain/{main}", project.read(f"cmd/chain/{main}") + "\n// again\n")
-    project.scons()
-    assert os.stat(obj).st_size == kept.st_size and read(project.path("build", "linux-amd64-musl-zig", "chain"))
+    assert (os.stat(template).st_ino, os.stat(template).st_mtime_ns) == (kept.st_ino, kept.st_mtime_ns)
+    assert read(project.path("build", "linux-amd64-musl-zig", "chain"))["libraries"] == after
 
 
-@pytest.mark.unit
-def test_the_manifest_object_is_kept_only_when_its_key_and_bytes_match(tmp_path):
-    """A relink with the same manifest and compiler command keeps the object (no C compile); other text, other
-    bytes on disk, a missing or symlinked key compile again. The compiler here is a stand-in that writes the
-    object: the same path runs with zig in test_stripped_binaries_of_two_architectures_carry_their_manifest."""
+@pytest.mark.integration
+def test_each_object_is_the_compiled_template_with_its_manifest_and_a_changed_template_is_compiled_again(tmp_path):
+    """One zig compile per size class serves every binary: each object is the template with its own manifest in
+    the section (read back through the section, as from a binary); a template changed on disk, or a key file
+    that is a link, is not used but compiled again."""
+    from conftest import require
+    require("zig")
+    from elftools.elf.elffile import ELFFile
+    from sconsrules.configure.platform import Platform
+    from sconsrules.configure.toolchains.zig import ZigToolchain
     from sconsrules.execute.manifest import KEY_SUFFIX, compile_object
-    out, calls = str(tmp_path / "app.deps.o"), []
+    from sconsrules.execute.native import NativeExecutor
+    from sconsrules.verify.manifest import SECTION
+    zig, arm64 = ZigToolchain(), Platform.parse("linux/arm64")
+    cc = zig.cc(arm64)
+    root, calls = str(tmp_path), []
+    executor = NativeExecutor()
 
     def run(command):
         calls.append(command.argv)
-        with open(command.argv[command.argv.index("-o") + 1], "wb") as fh:
-            fh.write(b"object of " + open(command.argv[command.argv.index("-c") + 1], "rb").read())
-        return 0, ""
+        return executor.run(command, zig.env(arm64))
 
-    def make(facts=(("binary", "app"),)):
-        compile_object((), facts, str(tmp_path), ("cc",), out, run=run, who=("GoCgoBinary", "app"))
+    def make(name):
+        out = str(tmp_path / "build" / f"{name}.deps.o")
+        compile_object((), (("binary", name),), root, cc, out, run=run, who=("GoCgoBinary", name))
+        with open(out, "rb") as fh:
+            elf = ELFFile(fh)
+            assert elf["e_machine"] == "EM_AARCH64" and elf["e_type"] == "ET_REL"
+            return decode(elf.get_section_by_name(SECTION).data().rstrip(b"\0"))
 
-    make()
-    make()
-    assert len(calls) == 1 and os.path.isfile(out + KEY_SUFFIX)
-    make(facts=(("binary", "other"),))
-    assert len(calls) == 2
-    with open(out, "ab") as fh:
-        fh.write(b"planted")
-    make(facts=(("binary", "other"),))
-    assert len(calls) == 3 and not open(out, "rb").read().endswith(b"planted")
-    os.remove(out + KEY_SUFFIX)
-    make(facts=(("binary", "other"),))
-    assert len(calls) == 4
-    os.replace(out + KEY_SUFFIX, str(tmp_path / "elsewhere"))
-    os.symlink(str(tmp_path / "elsewhere"), out + KEY_SUFFIX)
-    make(facts=(("binary", "other"),))
-    assert len(calls) == 5 and not os.path.islink(out + KEY_SUFFIX)
+    assert make("one") == {"binary": "one", "libraries": []} and make("two")["binary"] == "two"
+    assert len(calls) == 1
+    template = str(tmp_path / "build" / "_objs" / ".sconsrules-manifest-1024.o")
+    with open(template, "r+b") as fh:
+        fh.seek(-1, os.SEEK_END)
+        fh.write(b"\x01")
+    assert make("three")["binary"] == "three" and len(calls) == 2
+    os.replace(template + KEY_SUFFIX, str(tmp_path / "elsewhere"))
+    os.symlink(str(tmp_path / "elsewhere"), template + KEY_SUFFIX)
+    assert make("four")["binary"] == "four" and len(calls) == 3 and not os.path.islink(template + KEY_SUFFIX)
+    assert not [n for n in os.listdir(tmp_path / "build" / "_objs") if n.startswith(".manifest-")]  # work dirs gone
 
 
 @pytest.mark.unit

@@ -2,10 +2,13 @@
 its cdeps carry and the files they name (digested now), as a C object the toolchain compiles, linked by cgo.
 """
 import hashlib
+import io
 import json
 import os
 import re
+import shutil
 import stat
+import tempfile
 
 from ..actions import Command
 from ..errors import RuleError
@@ -128,49 +131,88 @@ def c_source(data: bytes) -> str:
 
 
 def compile_object(components, facts, root, cc, out, *, modules=(), run, who):
-    """Write the manifest's C file beside `out` and compile it there with the toolchain's `cc`; `modules` are
-    the cgo files of required modules (execute/golinks.py:module_c_files).
+    """Write the manifest's object at `out` for the link; `modules` are the cgo files of required modules
+    (execute/golinks.py:module_c_files).
 
-    The object of the previous link is kept when its source and compiler command are the same and its bytes are
-    the ones that compile wrote (`out`.key holds both digests): a Go-only edit relinks without a C compile. The
-    key lives in the build directory, like SCons's signatures and the verdicts, and adds no party to trust."""
-    source = os.path.splitext(out)[0] + ".c"
-    text = c_source(encode(record(components, facts, root, modules)))
-    # The object's debug info names the source relative to the project, like every other compile's.
-    argv = list(cc) + ["-Wno-unknown-attributes", "-Wno-attributes", f"-ffile-prefix-map={root}=.", "-c", source,
-                       "-o", out]
-    key = hashlib.sha256(json.dumps([text, argv]).encode()).hexdigest()
-    if _kept(out, key):
-        return
-    _remove(out + KEY_SUFFIX)
-    with open(source, "w") as fh:
-        fh.write(text)
-    try:
-        code, output = run(Command(argv))
-    finally:
-        os.remove(source)
-    if code != 0:
-        raise RuleError(*who, f"compiling the dependency manifest failed (exit {code}): {output.strip()[-300:]}")
-    write_atomic(out + KEY_SUFFIX, f"{key} {file_sha256(out)}\n")
+    The toolchain compiles one template per configuration and size class (execute/manifest.py:_template), an
+    array of that many filler bytes in the section; each binary's object is the template with the array's
+    bytes replaced by its manifest, zero-padded (the reader strips the padding). So the compiler, not this
+    module, makes the object the linker accepts on every architecture, and a link needs no C compile of its
+    own: 20 binaries, one compile."""
+    data = encode(record(components, facts, root, modules))
+    size = max(MIN_SIZE, 1 << (len(data) - 1).bit_length())
+    body, offset = _template(cc, size, root, os.path.join(os.path.dirname(out), "_objs"), run, who)
+    write_atomic(out, body[:offset] + data.ljust(size, b"\0") + body[offset + size:])
 
 
+MIN_SIZE = 1024  # size classes: powers of two from here (a manifest is 1-3 KB compressed)
+FILL = b"\xa5"
 KEY_SUFFIX = ".key"
 
 
-def _kept(out, key):
-    """Whether `out` is the object compiled under `key`: both regular files, the key file's two digests match."""
+def _template(cc, size, root, objs, run, who):
+    """(bytes, offset of the array) of the template object for `size`, compiled with `cc` on first use. It is
+    kept beside the objects with its key (compiler command, size, project root), digest and offset, and used
+    again only when all three match; the key lives in the build directory, like SCons's signatures and the
+    verdicts, and adds no party to trust."""
+    path = os.path.join(objs, f".sconsrules-manifest-{size}.o")
+    key = hashlib.sha256(json.dumps([list(cc), size, root]).encode()).hexdigest()
+    kept = _kept(path, key, size)
+    if kept is not None:
+        return kept
+    os.makedirs(objs, exist_ok=True)
+    work = tempfile.mkdtemp(prefix=".manifest-", dir=objs)  # steps of one configuration may make it at once
     try:
-        if not (stat.S_ISREG(os.lstat(out).st_mode) and stat.S_ISREG(os.lstat(out + KEY_SUFFIX).st_mode)):
-            return False
-        with open(out + KEY_SUFFIX, "rb") as fh:
-            kept = fh.read(200).decode("ascii", "replace").split()
-        return kept == [key, file_sha256(out)]
+        source, obj = os.path.join(work, f"manifest-{size}.c"), os.path.join(work, "manifest.o")
+        with open(source, "w") as fh:
+            fh.write(c_source(FILL * size))
+        # Debug info names the source where the template is kept, relative to the project (the last map wins).
+        code, output = run(Command(list(cc) + ["-Wno-unknown-attributes", "-Wno-attributes",
+                                               f"-ffile-prefix-map={root}=.",
+                                               f"-ffile-prefix-map={work}={os.path.relpath(objs, root)}",
+                                               "-c", source, "-o", obj]))
+        if code != 0:
+            raise RuleError(*who, f"compiling the dependency manifest failed (exit {code}): {output.strip()[-300:]}")
+        with open(obj, "rb") as fh:
+            body = fh.read()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    offset = _array_offset(body, size)
+    if offset is None:
+        raise RuleError(*who, f"the compiler's manifest object has no {SECTION} section of {size} filler bytes",
+                        "a C compiler that honours __attribute__((section, used)) is needed")
+    write_atomic(path, body)
+    write_atomic(path + KEY_SUFFIX, f"{key} {hashlib.sha256(body).hexdigest()} {offset}\n")
+    return body, offset
+
+
+def _array_offset(body, size):
+    """Where the section's bytes are in the object, when it holds exactly the array of filler bytes."""
+    from elftools.common.exceptions import ELFError
+    from elftools.elf.elffile import ELFFile
+
+    try:
+        section = ELFFile(io.BytesIO(body)).get_section_by_name(SECTION)
+    except ELFError:
+        return None
+    if section is None or section["sh_size"] != size or section["sh_type"] != "SHT_PROGBITS":
+        return None
+    offset = section["sh_offset"]
+    return offset if body[offset:offset + size] == FILL * size else None
+
+
+def _kept(path, key, size):
+    """(bytes, offset) of the kept template when its key file names `key`, its digest and a valid offset."""
+    try:
+        if not (stat.S_ISREG(os.lstat(path).st_mode) and stat.S_ISREG(os.lstat(path + KEY_SUFFIX).st_mode)):
+            return None
+        with open(path + KEY_SUFFIX, "rb") as fh:
+            fields = fh.read(200).decode("ascii", "replace").split()
+        with open(path, "rb") as fh:
+            body = fh.read(1 << 20)
     except OSError:
-        return False
-
-
-def _remove(path):
-    try:
-        os.remove(path)
-    except FileNotFoundError:
-        pass
+        return None
+    if len(fields) != 3 or fields[:2] != [key, hashlib.sha256(body).hexdigest()] or not fields[2].isdigit():
+        return None
+    offset = int(fields[2])
+    return (body, offset) if body[offset:offset + size] == FILL * size else None
