@@ -433,7 +433,7 @@ def test_subcommands_prints_each_command_ready_to_paste(project, tmp_path):
                 if line == "sconsrules: [linux-amd64-musl-zig] command:" and " -c " in lines[i + 1]]
     assert len(compiles) == 3 and all("ZIG_GLOBAL_CACHE_DIR=" in c and " cc -target x86_64-linux-musl" in c
                                       for c in compiles)
-    assert sum("chain.deps.c -o " in c for c in compiles) == 1  # the dependency manifest, compiled before the link
+    assert sum("/manifest-1024.c -o " in c for c in compiles) == 1  # the manifests' template, before the first link
     assert any("go build -trimpath" in line and "CGO_LDFLAGS=" in line for line in lines)  # the link, with its flags
     assert any("go list -deps " in line for line in lines)  # what a Call runs through the executor is shown too
     assert "sconsrules: [linux-amd64-musl-zig] in-process: sconsrules.execute.golinks:check" in lines
