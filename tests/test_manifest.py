@@ -17,6 +17,8 @@ RECORD = {"format": 1, "platform": "linux/arm64", "libraries": [{"kind": "Static
 @pytest.mark.unit
 def test_round_trip_and_determinism():
     assert decode(encode(RECORD)) == RECORD
+    padded = encode(RECORD) + b"\0" * 700  # padded to its size class, and linked once per cgo package
+    assert decode(padded) == decode(padded * 3) == RECORD
     assert encode(RECORD) == encode(json.loads(json.dumps(RECORD)))  # same record, same bytes
     assert len(encode(RECORD)) < 200
 
@@ -29,6 +31,9 @@ def test_round_trip_and_determinism():
     (MAGIC + zlib.compress(b" " * (MAX_JSON + 10)), "larger than"),
     (MAGIC + zlib.compress(b"[1, 2]"), "not a JSON object"),
     (MAGIC + zlib.compress(b"{oops"), "not JSON"),
+    (MAGIC + zlib.compress(b"{}")[:-1], "truncated"),
+    (MAGIC + zlib.compress(b"{}") + b"\0\0x\0", "neither padding nor the same manifest"),
+    (encode({"a": 1}) + b"\0" * 9 + encode({"a": 2}), "neither padding nor the same manifest"),
 ])
 def test_hostile_sections_are_refused_with_a_reason(data, cause):
     with pytest.raises(BadManifest, match=cause):
@@ -115,7 +120,7 @@ def test_each_object_is_the_compiled_template_with_its_manifest_and_a_changed_te
         with open(out, "rb") as fh:
             elf = ELFFile(fh)
             assert elf["e_machine"] == "EM_AARCH64" and elf["e_type"] == "ET_REL"
-            return decode(elf.get_section_by_name(SECTION).data().rstrip(b"\0"))
+            return decode(elf.get_section_by_name(SECTION).data())
 
     assert make("one") == {"binary": "one", "libraries": []} and make("two")["binary"] == "two"
     assert len(calls) == 1

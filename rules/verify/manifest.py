@@ -38,6 +38,15 @@ def decode(data: bytes) -> dict:
         raise BadManifest(f"compressed data is damaged: {exc}") from None
     if inflate.unconsumed_tail:
         raise BadManifest(f"larger than {MAX_JSON >> 20} MB")
+    if not inflate.eof:
+        raise BadManifest("compressed data is truncated")
+    # After the data: zero padding (the object's array has a size class), and the same bytes again as often as
+    # the link took the object (Go passes CGO_LDFLAGS once per cgo package); nothing else.
+    copy, rest = data[:len(data) - len(inflate.unused_data)], inflate.unused_data.lstrip(b"\0")
+    while rest:
+        if not rest.startswith(copy):
+            raise BadManifest("bytes after the compressed data that are neither padding nor the same manifest")
+        rest = rest[len(copy):].lstrip(b"\0")
     try:
         record = json.loads(text)
     except ValueError as exc:
@@ -63,4 +72,4 @@ def read(path: str) -> Optional[dict]:
             data = section.data()
         except ELFError as exc:
             raise BadManifest(f"not a readable ELF file: {exc}") from None
-    return decode(data.rstrip(b"\0"))
+    return decode(data)  # the object's array is padded with zeros to its size class (execute/manifest.py)
