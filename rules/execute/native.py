@@ -14,6 +14,20 @@ from .run import MARK, RUN_ID
 _SETPRIV = shutil.which("setpriv")
 
 
+def process_env(*parts) -> dict:
+    """A command's whole environment: PATH, then `parts` in order, then this run's mark."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    for part in parts:
+        env.update(part)
+    env[MARK] = RUN_ID
+    return env
+
+
+def dies_with_scons(argv) -> list:
+    """`argv` run under setpriv's parent-death signal, where the machine has it."""
+    return ([_SETPRIV, "--pdeathsig", "KILL", "--"] if _SETPRIV else []) + list(argv)
+
+
 def run_call(call, executor, passenv, who):
     """A Call's function does its work (on this machine, whatever the executor) or raises RuleError with its stated
     cause (passed on as it is); one that runs commands runs them through `executor`."""
@@ -31,15 +45,8 @@ class NativeExecutor:
     def run(self, command, passenv, who=None):
         if isinstance(command, Call):
             return run_call(command, self, passenv, who)
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-        env.update(passenv)
-        env.update(command.env)
-        env[MARK] = RUN_ID
-        argv = list(command.argv)
-        if _SETPRIV:
-            argv = [_SETPRIV, "--pdeathsig", "KILL", "--"] + argv
-        proc = subprocess.run(argv, cwd=command.cwd, env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        proc = subprocess.run(dies_with_scons(command.argv), cwd=command.cwd, env=process_env(passenv, command.env),
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         return proc.returncode, proc.stdout.decode(errors="replace")
 
     def close(self):

@@ -1,7 +1,7 @@
 """A toolchain's once-per-machine work, started in the background when a build begins: zig compiles musl's libc
 for a target the first time a link asks for it, about 35 s, after Go has compiled everything else. Started at
 the first step instead, it runs next to the compiles, and the first link finds it done or waits on zig's own
-cache lock for the rest (BENCHMARKS.md: the cold first build of hello-cgo, 0.75x).
+cache lock for the rest (BENCHMARKS.md: the cold first build of hello-cgo, 0.85x, 3 runs each).
 
 It is not a build step: it takes no job slot, writes only the toolchain's cache, produces nothing the build
 uses, and its failure is ignored (the link that needs the work does it again and reports what fails). It dies
@@ -13,10 +13,9 @@ import subprocess
 import tempfile
 import threading
 
-from .run import MARK, RUN_ID
+from .native import dies_with_scons, process_env
 
 EMPTY = {False: b"int main(void) { return 0; }\n", True: b"int main() { return 0; }\n"}
-_SETPRIV = shutil.which("setpriv")
 
 
 class WarmUps:
@@ -35,11 +34,10 @@ class WarmUps:
             argv = toolchain.warm_up(platform, strip, cxx, out)
             if not argv:
                 return False
-            env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **toolchain.env(platform), MARK: RUN_ID}
             try:
-                proc = subprocess.Popen(([_SETPRIV, "--pdeathsig", "KILL", "--"] if _SETPRIV else []) + argv,
-                                        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                        cwd=self._dir, env=env)
+                proc = subprocess.Popen(dies_with_scons(argv), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL, cwd=self._dir,
+                                        env=process_env(toolchain.env(platform)))
             except OSError:
                 return False
             self._procs.append(proc)
