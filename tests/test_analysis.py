@@ -66,16 +66,16 @@ def test_go_cgo_binary_links_the_transitive_archives_statically(analysis):
     assert link_policy.cxx_runtime == "libc++" and link_policy.libc == "musl"
     assert list(command.argv) == [
         a.go_exe, "build", "-trimpath", "-buildvcs=false", "-tags", "netgo,osusergo,musl", "-ldflags",
-        "-s -w -linkmode=external '-extldflags=-static -s' -buildid= '-X=main.v=1 2'",
+        f"-s -w -linkmode=external '-extldflags=-static -s {build.out}.deps.o' -buildid= '-X=main.v=1 2'",
         "-o", build.out + ".sconsrules-tmp", "."]
     env = dict(command.env)
     out = a.path("build", "linux-arm64-musl-zig")
     assert env["CC"] == f"{a.zig_exe} cc -target aarch64-linux-musl"
     assert env["GOARCH"] == "arm64" and env["GOOS"] == "linux" and env["CGO_ENABLED"] == "1"
     assert env["GOFLAGS"] == "" and env["GOTOOLCHAIN"] == "local" and env["GOENV"] == "off"
-    # each library before what it needs; the manifest's object after them; then what makes cgo's own `_cgo_.o`
-    # links ask zig for the final link's libc variant
-    assert env["CGO_LDFLAGS"] == f"{out}/libb.a {out}/liba.a {out}/app.deps.o -lm -s -fno-PIC"
+    # each library before what it needs, then what makes cgo's own `_cgo_.o` links ask zig for the final link's
+    # libc variant; the manifest's object goes to the final link alone (-extldflags above), once
+    assert env["CGO_LDFLAGS"] == f"{out}/libb.a {out}/liba.a -lm -s -fno-PIC"
     assert f"-I{a.root}/a/include" in env["CGO_CPPFLAGS"] and "-DA_API=1" in env["CGO_CPPFLAGS"]
     assert env["CGO_CFLAGS"] == env["CGO_CXXFLAGS"] == "-O2"
     assert env["CXX"] == f"{a.zig_exe} c++ -target aarch64-linux-musl"  # also when no C++ is known at read time
@@ -346,7 +346,7 @@ def test_cxx_sources_compile_with_the_cxx_driver_and_link_its_runtime(analysis):
     assert cxx.commands[0].argv[:2] == (a.zig_exe, "c++") and cxx.commands[0].argv[-1] == "-std=c++17"
     assert "-Wall" in c.commands[0].argv and "-Wall" in cxx.commands[0].argv
     ldflags = dict(a.step("GoCgoBinary").commands[-1].env)["CGO_LDFLAGS"]
-    assert ldflags.endswith("libm.a " + a.path("build", "linux-amd64-musl-zig", "app.deps.o") + " -s -fno-PIC -lc++")
+    assert ldflags.endswith("libm.a -s -fno-PIC -lc++")
 
 
 def test_musl_gcc_refuses_cxx_at_read_time(analysis):

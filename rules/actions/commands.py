@@ -39,17 +39,21 @@ def go_quote(field: str) -> str:
     raise ValueError(f"{field!r} holds white space and both kinds of quote, which go's -ldflags cannot express")
 
 
-def go_link_flags(static: bool, strip: bool, x_defs: Iterable, split_debug: bool = False) -> List[str]:
+def go_link_flags(static: bool, strip: bool, x_defs: Iterable, split_debug: bool = False,
+                  objects: Iterable[str] = ()) -> List[str]:
     """Go's external linker with -static (`CC=musl-gcc` alone has produced dynamic binaries, golang/go#56386);
     strip goes into -extldflags too (zig ignores Go's -s otherwise); an empty build ID (it hashes absolute -I and
     archive paths) keeps the bytes the same in any checkout. A split-debug link keeps its DWARF uncompressed (the
     release archives compress it; gdb reads it without zlib) and reserves a zero GNU build ID, which
-    execute/debuginfo.py fills with a hash of the linked file."""
+    execute/debuginfo.py fills with a hash of the linked file. `objects` go to the final link once: Go repeats
+    CGO_LDFLAGS once per cgo package, so an object there was linked that many times (with -trimpath, Go's build
+    info leaves -ldflags out, so their paths stay out of the binary)."""
     strip = strip and not split_debug
     extld = (["-static"] if static else []) + (["-s"] if strip else [])
     # Go's own -B reaches the linker only when its probe, which runs the first word of CC alone, passes: not for
     # zig cc.
     extld += ["-Wl,--compress-debug-sections=none", "-Wl,--build-id=0x" + "00" * DEBUG_BUILD_ID_SIZE] if split_debug else []
+    extld += [go_quote(o) for o in objects]
     flags = ["-linkmode=external", "-extldflags=" + " ".join(extld)] if extld else ["-linkmode=external"]
     if strip:
         flags = ["-s", "-w"] + flags

@@ -117,7 +117,7 @@ class GoCgoBinary(Rule):
                     + [f"-DSCONSRULES_TOOLCHAIN={hashlib.sha256(config.toolchain_identity.encode()).hexdigest()[:16]}"])
         out = os.path.join(self.outdir(config), self.name)
         manifest_object = out + ".deps.o"
-        ldflags = list(cc.link_args()) + [manifest_object] + list(cc.flat_linkopts)
+        ldflags = list(cc.link_args()) + list(cc.flat_linkopts)
         split = self._splits(config)
         # cgo's own `_cgo_.o` links read CGO_LDFLAGS, not -extldflags: they must ask for the final link's libc
         ldflags += tc.libc_variant_flags(a.strip and not split)
@@ -153,7 +153,8 @@ class GoCgoBinary(Rule):
                                               + list(tc.default_copts(plat)) + ["-I", os.path.dirname(path), "-c", path],
                                               directory=os.path.dirname(path))
         work = self.module.workspace
-        link_flags = commands.go_link_flags(a.static, a.strip, stamp.apply(a.x_defs, self._stamp()), split)
+        link_flags = commands.go_link_flags(a.static, a.strip, stamp.apply(a.x_defs, self._stamp()), split,
+                                            objects=[manifest_object])
         build = commands.go_build(go.exe, pkg, tmp_of(out), a.gotags, link_flags, self.module.root, env, plat, work)
         link_policy = self.policy(plat, cxx_runtime=tc.cxx_runtime())
         check = commands.check_link_inputs(commands.go_link_inputs(go.exe, pkg, a.gotags, self.module.root, plat, work),
@@ -170,8 +171,7 @@ class GoCgoBinary(Rule):
         digest_inputs = tuple(n.abspath for n in list(cc.headers) + list(cc.flag_files) + list(tc.sources()))
         work_list, passenv = [check, build], {**go.passenv(), **tc.env(plat)}
         if split:
-            work_list, passenv = self._split_debug(config, go, out, check, build, link_flags, copts, cxx_linked,
-                                                   link, passenv)
+            work_list, passenv = self._split_debug(config, go, out, check, build, copts, cxx_linked, link, passenv)
         step = self.step(config, f"go build {pkg}", work_list, Outputs(out, side=(".debug",) if split else ()),
                          Verification(policy, prechecks=prechecks, report=True, hint=hint),
                          identities=(config.toolchain_identity, go.identity()), passenv=passenv,
@@ -214,7 +214,7 @@ class GoCgoBinary(Rule):
         except ValueError as exc:
             raise self.error(f"[{config}] split_debug: {exc}", "set XDG_CACHE_HOME to a shorter directory") from None
 
-    def _split_debug(self, config, go, out, check, build, link_flags, copts, cxx, link, passenv):
+    def _split_debug(self, config, go, out, check, build, copts, cxx, link, passenv):
         """The go build step's work and environment for split debug files: zig's links run with its fixed-length
         debug directory, warmed once per target, and the link is given its build ID, verified and split after
         it."""
@@ -229,8 +229,8 @@ class GoCgoBinary(Rule):
         # compiler-rt in another mode (with -O2, no UBSan runtime) than the real links, which have no -O
         flags = ["-static"] + tc.libc_variant_flags(False) + (tc.cxx_link_flags(plat) if cxx else [])
         env = commands.cgo_env(plat, tc.cc(plat), tc.cxx(plat) or tc.cc(plat), [], copts, flags)
-        warm = commands.go_build(go.exe, ".", os.path.join(link.warm_dir, "warm"), (), [f for f in link_flags
-                                 if not f.startswith("-X=")], link.warm_dir, env, plat)
+        warm = commands.go_build(go.exe, ".", os.path.join(link.warm_dir, "warm"), (),
+                                 commands.go_link_flags(a.static, a.strip, (), True), link.warm_dir, env, plat)
         return [commands.warm_debug_libc(link, warm, cxx)] + work, {**passenv, **dict(link.env)}
 
     def _stamp(self):

@@ -40,8 +40,8 @@ def decode(data: bytes) -> dict:
         raise BadManifest(f"larger than {MAX_JSON >> 20} MB")
     if not inflate.eof:
         raise BadManifest("compressed data is truncated")
-    # After the data: zero padding (the object's array has a size class), and the same bytes again as often as
-    # the link took the object (Go passes CGO_LDFLAGS once per cgo package); nothing else.
+    # After the data: zero padding (the object's array has a size class); in binaries linked before the object
+    # went to -extldflags, the same bytes again once per cgo package (Go repeats CGO_LDFLAGS); nothing else.
     copy, rest = data[:len(data) - len(inflate.unused_data)], inflate.unused_data.lstrip(b"\0")
     while rest:
         if not rest.startswith(copy):
