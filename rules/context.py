@@ -33,6 +33,7 @@ from .execute.verdicts import Verdicts
 from .execute.run import BuildDirectoryBusy, BuildLock
 from .execute.shared import SharedOutputs, Tally
 from .execute.warmup import WarmUps
+from . import collector
 from .compdb import CompileCommands
 from .progress import Progress, requested_steps
 
@@ -105,6 +106,7 @@ class _StepAction(SCons.Action.FunctionAction):
     makes an environment per override, 80 us a call, 43 ms of a 540-step read."""
 
     def get_presig(self, target, source, env, executor=None):
+        collector.resume()  # SCons asks for it first when it walks the graph
         return bytes(super().get_presig(target, source, env, executor)) + \
             target[0].attributes.sconsrules_step.signature().encode()
 

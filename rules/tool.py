@@ -13,7 +13,7 @@ import traceback
 import SCons.Node
 import SCons.Script
 
-from . import launch, summary
+from . import collector, launch, summary
 from .configure.platform import SUPPORTED, Platform
 from .configure.toolchains import NAMES
 from .context import Context
@@ -246,6 +246,7 @@ def generate(env, context=None):
     """Add the rules to `env`. `context`: the run's state, when a test makes its own (else the run's)."""
     if context is not None:
         context.install(env)
+    collector.pause()
     ctx = Context.of(env)
     _add_options(ctx)
     _check_options(ctx)
