@@ -25,7 +25,8 @@ def pause() -> None:
 
 
 def resume() -> None:
-    """When the walk starts: the graph read so far leaves the collector's view, and collection resumes."""
+    """When the walk starts (the first node SCons prepares, when our Progress hook is installed; else the first
+    step signature it asks for): the graph read so far leaves the collector's view, and collection resumes."""
     global _paused
     if not _paused:
         return

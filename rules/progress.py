@@ -19,6 +19,8 @@ import SCons.Node.Alias
 import SCons.Script
 import SCons.Script.Main
 
+from . import collector
+
 
 class Progress:
     def __init__(self, ctx):
@@ -43,6 +45,7 @@ class Progress:
         return self.live.running(step) if self.live is not None else contextlib.nullcontext()
 
     def visit(self, node):
+        collector.resume()  # the walk has started, whatever it builds first
         step = getattr(node.attributes, "sconsrules_step", None) if hasattr(node, "attributes") else None
         if step is None:
             return
