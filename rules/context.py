@@ -6,6 +6,7 @@ run shares it, and a test that makes a new FS in-process gets a new one.
 """
 import atexit
 import hashlib
+import importlib
 import os
 import sys
 import threading
@@ -239,12 +240,16 @@ class Context:
 
     def warm_up(self) -> List[str]:
         """Before the first step runs: start the once-per-machine work (execute/warmup.py) of every toolchain and
-        platform that has some left, for the variants the links this run builds will ask for. Returns what to
-        say about it, once per run (not for a dry run, which starts nothing)."""
+        platform that has some left, for the variants the links this run builds will ask for; and import the
+        verifier (~50 ms, pyelftools most of it) on a thread while the first step's command runs, instead of after
+        it, on the critical path of every edit. Returns what to say about it, once per run (not for a dry run,
+        which starts nothing)."""
         with self._lock:
             if self._warm_checked or SCons.Script.GetOption("no_exec"):
                 return []
             self._warm_checked = True
+            threading.Thread(target=importlib.import_module, args=(f"{__package__}.verify.checks",), daemon=True,
+                             name="sconsrules-import-verifier").start()
             pending = [link for link in self.registry.links if link[1].toolchain.first_use(link[1].platform)]
             wanted = requested_steps(self) if pending else None
             starts = [(c, strip, cxx) for node, c, strip, cxx in pending

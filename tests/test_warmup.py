@@ -1,7 +1,9 @@
 """The background warm-up of a toolchain's once-per-machine work (execute/warmup.py): which links a run starts it
 for, and the processes' life. The real effect on a cold zig cache is measured in bench/zig_first_use.py; a real
 build starting it is in test_build.py:test_progress_counts_steps_and_says_before_slow_first_work."""
+import importlib
 import os
+import threading
 import time
 
 import pytest
@@ -49,6 +51,19 @@ def test_a_run_starts_it_once_for_the_variants_its_links_want_where_still_to_do(
                        "in the background"]
     assert a.ctx.warm_up() == [] and len(a.ctx.warm_ups.started) == 2
     a.ctx.warm_ups.close()
+
+
+def test_the_first_step_also_imports_the_verifier_on_a_thread_once_per_run(analysis, monkeypatch):
+    """While the first step's command runs, not after it (where every edit's first verification waited on it)."""
+    monkeypatch.setattr(SCons.Script, "BUILD_TARGETS", [declare(analysis)[0]])
+    imported = []
+    monkeypatch.setattr(importlib, "import_module", imported.append)
+    analysis.ctx.warm_up()
+    analysis.ctx.warm_up()
+    for thread in threading.enumerate():
+        if thread.name == "sconsrules-import-verifier":
+            thread.join(5)
+    assert imported == ["sconsrules.verify.checks"]
 
 
 class Stub:
