@@ -16,13 +16,13 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
 from generate import generate, shell_scripts, write  # noqa: E402
+from run import clean, timed  # noqa: E402
 
 SCONS = [sys.executable, "-m", "SCons", "-Q"]
 
@@ -36,7 +36,7 @@ def plain_zig_sconstruct(root, libs):
              f"env.Replace(CC={shlex.join(tc.cc(plat))!r}, AR={shlex.join(tc.ar(plat))!r}, ARFLAGS='rcsD', "
              f"RANLIBCOM='', CCFLAGS=['-O2', '-ffile-prefix-map={root}=.'])",
              "env['ENV'] = dict(os.environ)", "env.Decider('content')"]
-    lines += [f'env.StaticLibrary("build-plain-zig/lib{n:03d}", [env.Object("build-plain-zig/o{n:03d}/" + '
+    lines += [f'env.StaticLibrary("build-plain/lib{n:03d}", [env.Object("build-plain/o{n:03d}/" + '
               f'os.path.basename(str(f))[:-2], f) for f in Glob("c/lib{n:03d}/*.c")], CPPPATH=["c/lib{n:03d}"])'
               for n in range(libs)]
     write(os.path.join(root, "SConstruct.plain.zig"), "\n".join(lines) + "\n")
@@ -52,21 +52,6 @@ def c_only_script(root, written_jobs, jobs):
     return name
 
 
-def timed(argv, cwd):
-    start = time.perf_counter()
-    proc = subprocess.run(argv, cwd=cwd, capture_output=True, text=True)
-    if proc.returncode:
-        raise SystemExit(f"{' '.join(argv)} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
-    return time.perf_counter() - start
-
-
-def clean(root):
-    for name in ("build", "build-sh", "build-plain-zig"):
-        shutil.rmtree(os.path.join(root, name), ignore_errors=True)
-    if os.path.exists(os.path.join(root, ".sconsign.dblite")):
-        os.remove(os.path.join(root, ".sconsign.dblite"))
-
-
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
@@ -79,7 +64,7 @@ def main():
     shell_scripts(root, "linux/amd64", args.jobs, libs=args.libs, bins=args.libs)
     plain_zig_sconstruct(root, args.libs)
     archives = [f"build/linux-amd64-musl-zig/liblib{n:03d}.a" for n in range(args.libs)]
-    print(f"C part of the 1x tree ({args.libs} libraries x 25 files), median (min-max) of {args.runs}; "
+    print(f"C part of the bench tree ({args.libs} libraries x 25 files), median (min-max) of {args.runs}; "
           "ratios to the shell script at the same -j", flush=True)
     for jobs in sorted({1, args.jobs}):
         contenders = {
@@ -95,7 +80,7 @@ def main():
         for _ in range(args.runs):
             for name, argv in contenders.items():
                 clean(root)
-                samples[name].append(timed(argv, root))
+                samples[name].append(timed(argv, root)[0])
         base = statistics.median(samples["shell"])
         for name, values in samples.items():
             m = statistics.median(values)
