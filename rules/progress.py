@@ -19,7 +19,7 @@ import SCons.Node.Alias
 import SCons.Script
 import SCons.Script.Main
 
-from . import collector
+from . import collector, scheduling
 
 
 class Progress:
@@ -46,6 +46,7 @@ class Progress:
 
     def visit(self, node):
         collector.resume()  # the walk has started, whatever it builds first
+        scheduling.retire_finished()
         step = getattr(node.attributes, "sconsrules_step", None) if hasattr(node, "attributes") else None
         if step is None:
             return
