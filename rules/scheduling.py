@@ -17,9 +17,9 @@ import threading
 import SCons.Errors
 
 try:
-    from SCons.Taskmaster.Job import NewParallel
+    from SCons.Taskmaster.Job import NewParallel, interrupt_msg
 except ImportError:  # an SCons without the new scheduler
-    NewParallel = None
+    NewParallel, interrupt_msg = None, ""
 
 _FIELDS = ("results_queue_lock", "jobs", "interrupted")
 
@@ -39,7 +39,7 @@ def retire_finished() -> None:
         else:
             if owner.interrupted():
                 try:
-                    raise SCons.Errors.BuildError(task.targets[0], errstr="Build interrupted.")
+                    raise SCons.Errors.BuildError(task.targets[0], errstr=interrupt_msg)
                 except SCons.Errors.BuildError:
                     task.exception_set()
             task.failed()
