@@ -3,6 +3,7 @@ import stat
 import subprocess
 
 import attrs
+import pytest
 
 import sconsrules.configure.identity as identity
 from sconsrules.actions import Caching, Command, Outputs, Step, Verification
@@ -124,3 +125,33 @@ def test_a_commands_signed_tuple_is_what_attrs_astuple_gave():
     for command in (Command(["cc", "-c", "x.c"]), Command(["go", "build"], env={"B": "2", "A": "1"}, cwd="/w",
                                                           network=True, expand_env=["CGO_LDFLAGS"])):
         assert command.signed() == attrs.astuple(command)
+
+
+def test_a_relinks_failed_listing_is_the_steps_error_though_the_link_beside_it_failed_too(tmp_path, monkeypatch):
+    """execute/golinks.py:link with a kept listing runs go list beside go build; when both fail, the listing's
+    cause is raised (the real path: tests/test_cgo_modules.py, a glibc archive named on a relink). With no
+    well-formed kept listing, the listing runs first and the link does not start."""
+    from sconsrules.errors import RuleError
+    from sconsrules.execute import golinks
+
+    monkeypatch.setattr(golinks, "compile_object", lambda *args, **kwargs: None)
+    listing, build = Command(["go", "list"]), Command(["go", "build"])
+    manifest = ((), (), str(tmp_path), ("cc",), str(tmp_path / "app.deps.o"))
+    ran = []
+
+    def run(command):
+        ran.append(command.argv[1])
+        return (1, "no Go files in /x") if command is listing else (2, "link failed")
+
+    def link():
+        return golinks.link(listing, None, "cfg", (), manifest, build, run=run, who=("GoCgoBinary", "app"))
+
+    (tmp_path / "app.deps.o.modules.json").write_text("{not json")
+    with pytest.raises(RuleError, match=r"\[cfg\] go list failed \(exit 1\): no Go files"):
+        link()
+    assert ran == ["list"]
+    (tmp_path / "app.deps.o.modules.json").write_text("[]")
+    ran.clear()
+    with pytest.raises(RuleError, match=r"\[cfg\] go list failed \(exit 1\): no Go files"):
+        link()
+    assert sorted(ran) == ["build", "list"]

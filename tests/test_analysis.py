@@ -55,12 +55,13 @@ def test_go_cgo_binary_links_the_transitive_archives_statically(analysis):
     assert [n.abspath for n in nodes] == [a.path("build", "linux-amd64-musl-zig", "app"),
                                           a.path("build", "linux-arm64-musl-zig", "app")]
     build = [s for s in a.steps("GoCgoBinary") if s.config == "linux-arm64-musl-zig"][0]
-    check, command = build.commands
-    listing, link_policy, config, cdeps, manifest = check.args
+    check, = build.commands
+    listing, link_policy, config, cdeps, manifest, command = check.args
+    assert check.shown is command and check.reports == 5
     components, facts, root, cc, obj = manifest
     assert [(c.kind, c.name) for c in components] == [("StaticCLib", "b"), ("StaticCLib", "a")]
     assert dict(facts)["platform"] == "linux/arm64" and obj == build.out + ".deps.o" and root == a.root
-    assert check.function == "sconsrules.execute.golinks:check" and check.runs_commands
+    assert check.function == "sconsrules.execute.golinks:link" and check.runs_commands
     assert list(listing.argv[:5]) == [a.go_exe, "list", "-deps", "-tags", "netgo,osusergo,musl"] and listing.argv[-1] == "."
     assert dict(listing.env)["GOARCH"] == "arm64" and config == "linux-arm64-musl-zig" and cdeps == ("b",)
     assert link_policy.cxx_runtime == "libc++" and link_policy.libc == "musl"
@@ -102,8 +103,8 @@ def test_a_container_toolchain_downloads_modules_in_a_step_of_its_own(analysis):
     assert download.commands[0].network and list(download.commands[0].argv) == ["go", "mod", "download"]
     assert download.outputs.kind == "stamp" and download.executor == build.executor == \
         "ctr-builder/linux-amd64-musl-ctr-builder"
-    assert not build.commands[-1].network and build.commands[-1].argv[0] == "go"
-    assert dict(build.commands[-1].env)["CC"] == "gcc"
+    assert not build.commands[-1].shown.network and build.commands[-1].shown.argv[0] == "go"
+    assert dict(build.commands[-1].shown.env)["CC"] == "gcc"
     assert build.identities[0] == "image sha256:" + "1" * 64
     mounts = a.ctx.executors[build.executor].mounts
     assert (a.path("build", "linux-amd64-musl-ctr-builder"), False) in mounts and (a.root, True) in mounts
@@ -345,7 +346,7 @@ def test_cxx_sources_compile_with_the_cxx_driver_and_link_its_runtime(analysis):
     assert c.commands[0].argv[:2] == (a.zig_exe, "cc") and "-std=c++17" not in c.commands[0].argv
     assert cxx.commands[0].argv[:2] == (a.zig_exe, "c++") and cxx.commands[0].argv[-1] == "-std=c++17"
     assert "-Wall" in c.commands[0].argv and "-Wall" in cxx.commands[0].argv
-    ldflags = dict(a.step("GoCgoBinary").commands[-1].env)["CGO_LDFLAGS"]
+    ldflags = dict(a.step("GoCgoBinary").commands[-1].shown.env)["CGO_LDFLAGS"]
     assert ldflags.endswith("libm.a -s -fno-PIC -lc++")
 
 

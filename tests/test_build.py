@@ -436,7 +436,7 @@ def test_subcommands_prints_each_command_ready_to_paste(project, tmp_path):
     assert sum("/manifest-1024.c -o " in c for c in compiles) == 1  # the manifests' template, before the first link
     assert any("go build -trimpath" in line and "CGO_LDFLAGS=" in line for line in lines)  # the link, with its flags
     assert any("go list -deps " in line for line in lines)  # what a Call runs through the executor is shown too
-    assert "sconsrules: [linux-amd64-musl-zig] in-process: sconsrules.execute.golinks:check" in lines
+    assert "sconsrules: [linux-amd64-musl-zig] in-process: sconsrules.execute.golinks:link" in lines
     target = compiles[0].split(" -o ")[1].split()[0]
     assert not os.path.exists(target)
     subprocess.run(["sh", "-c", compiles[0]], check=True)

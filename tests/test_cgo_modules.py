@@ -1,6 +1,7 @@
 """Archives that Go modules link through their own `#cgo LDFLAGS`: found with `go list`, verified before the link,
 named with their module when they are not musl builds for the platform."""
 import os
+import shutil
 import subprocess
 
 import pytest
@@ -97,6 +98,54 @@ def test_a_modules_glibc_archive_is_named_before_the_link_and_the_fix_builds(pro
     prebuilt(fast, [zig, "cc", "-target", "x86_64-linux-musl", "-O2", "-x", "c"], "fast.c.txt", "libfast_linux_amd64.a")
     project.scons()
     assert run_binary(project.path("build", "linux-amd64-musl-zig", "app"), "linux/amd64").stdout == "42\n"
+    # A relink runs go list beside go build (execute/golinks.py:link): the glibc archive is still named, as the
+    # step's error, and the binary built before is gone from its path, not kept unverified.
+    prebuilt(fast, [gcc, "-O2", "-D_FORTIFY_SOURCE=2", "-x", "c"], "fast.c.txt", "libfast_linux_amd64.a")
+    result = project.scons(check=False)
+    assert result.returncode == 2 and "Traceback" not in result.output
+    assert ("module example.com/fast@v0.0.0: libfast_linux_amd64.a, linked by its #cgo LDFLAGS, fails verification: "
+            "archive.glibc-refs") in result.stderr
+    assert not os.path.exists(project.path("build", "linux-amd64-musl-zig", "app"))
+    prebuilt(fast, [zig, "cc", "-target", "x86_64-linux-musl", "-O2", "-x", "c"], "fast.c.txt", "libfast_linux_amd64.a")
+    project.scons()
+    assert run_binary(project.path("build", "linux-amd64-musl-zig", "app"), "linux/amd64").stdout == "42\n"
+
+
+CGO_GO = '''package cfast
+
+// int cfast_one(void);
+import "C"
+
+func One() int { return int(C.cfast_one()) }
+'''
+
+
+def test_a_relink_whose_listing_finds_other_module_c_links_again_with_the_manifest_a_clean_build_makes(project):
+    """The manifest object of a relink is made from the last listing while go list runs beside go build; a
+    module that now compiles other C files makes the listing differ, and the binary is linked again with the
+    manifest that names them: the same one a build from nothing makes."""
+    require("zig")
+    from sconsrules.verify.manifest import read
+
+    local_module_project(project, "cfast", "v0.0.0", CGO_GO, "one.c", "int cfast_one(void) { return 1; }\n",
+                         "cfast.One()")
+    binary = project.path("build", "linux-amd64-musl-zig", "app")
+    project.scons()
+    before = read(binary)["go_modules_c"]
+    assert [m["module"] for m in before] == ["example.com/cfast"]
+    project.write("third/cfast/two.c", "int cfast_two(void) { return 2; }\n")
+    project.write("main.go", project.read("main.go") + "\n// relinked\n")
+    links = project.scons("--subcommands").stdout.count("go build -trimpath ")
+    relinked = read(binary)
+    assert relinked["go_modules_c"] != before and links == 2
+    assert run_binary(binary, "linux/amd64").stdout == "1\n"
+    project.write("main.go", project.read("main.go") + "\n// again\n")  # the same listing: one link
+    assert project.scons("--subcommands").stdout.count("go build -trimpath ") == 1
+    assert read(binary) == relinked
+    shutil.rmtree(project.path("build"))
+    os.remove(project.path(".sconsign.dblite"))
+    project.scons()
+    assert read(binary) == relinked
 
 
 CXX_GO = '''package fastxx

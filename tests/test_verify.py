@@ -144,3 +144,13 @@ def test_the_member_reader_finds_what_pyelftools_finds(corpus):
                 assert getattr(lean, field) == getattr(full, field), (path, member.name, field)
             members += 1
     assert members > 100
+
+
+def test_leak_prefixes_inside_another_are_not_searched_again_and_the_same_paths_are_found():
+    from sconsrules.verify.checks import find_paths, outermost
+
+    assert outermost(["/home/u/.cache/zig", "/home/u/", "/home/u-old", "/opt/go", "/", "/opt/go/pkg"]) == \
+        ["/home/u", "/home/u-old", "/opt/go"]
+    data = b"\x00/home/u/.cache/zig/o/x.h\x00/home/u-old/a\x00/home/user/b\x00/opt/gopher\x00/tmp/go-build123/c\x00"
+    found = ["/home/u-old/a", "/home/u/.cache/zig/o/x.h", "/tmp/go-build123/c"]
+    assert find_paths(data, ["/home/u", "/home/u/.cache/zig", "/home/u-old", "/opt/go"]) == found

@@ -132,12 +132,13 @@ def go_link_inputs(go: str, package: str, tags: Iterable[str], cwd: str, platfor
                    env=dict(env, **go_env(workspace)), cwd=cwd)
 
 
-def check_link_inputs(listing: Command, policy, config: str, cdeps: Sequence[str] = (), manifest=None) -> Call:
-    """Verify the archives and objects `listing` names before the link (execute/golinks.py); warn when `cdeps`
-    (the target's names) are given to a build in which no package imports "C"; then make the dependency
-    manifest from `manifest` (execute/manifest.py:compile_object's arguments) and the listing."""
-    return Call("sconsrules.execute.golinks:check", (listing, policy, config, tuple(cdeps), manifest),
-                runs_commands=True)
+def link_checking_inputs(listing: Command, policy, config: str, cdeps: Sequence[str], manifest, build: Command) -> Call:
+    """`build` (a cgo link) with `listing` (go_link_inputs) run beside it and every archive it names verified
+    against `policy`; the warning about unused `cdeps` (their names); the dependency manifest made from
+    `manifest` (execute/manifest.py:compile_object's arguments). execute/golinks.py:link does it: the step fails
+    on either, and its output is taken only when both are done."""
+    return Call("sconsrules.execute.golinks:link", (listing, policy, config, tuple(cdeps), manifest, build),
+                runs_commands=True, reports=5)
 
 
 def go_mod_download(go: str, module_root: str, workspace: Optional[str] = None) -> Command:

@@ -88,6 +88,11 @@ class Command:
         argv = [a.replace(rename[0], rename[1]) for a in self.argv] if rename else self.argv
         return attrs.evolve(self, argv=argv, env=env, expand_env=())
 
+    @property
+    def shown(self) -> "Command":
+        """What a failure shows (Call.shown's counterpart)."""
+        return self
+
     def signed(self) -> tuple:
         """`attrs.astuple(self)`, which signatures have always used, without its generic walk (every field is
         already a plain tuple, string or bool): a read computes one per step."""
@@ -117,20 +122,38 @@ class Call:
     cwd: Optional[str] = None
     network: bool = False
     expand_env: tuple = ()
+    # The position in args of a Command whose exit status and output the function returns (a link it runs):
+    # the step judges and shows them as that command's.
+    reports: Optional[int] = attrs.field(default=None, metadata={"since": "0.4"})
 
     @property
     def argv(self) -> Tuple[str, ...]:
         return (self.function,)
 
     def at_run_time(self, extra: Iterable = (), rename: Optional[Tuple[str, str]] = None) -> "Call":
-        if not rename:
+        """String and Command arguments renamed; the reported Command is also given the step's `extra` env, as
+        the step's own commands are."""
+        extra = tuple(extra) if self.reports is not None else ()
+        if not rename and not extra:
             return self
-        old, new = rename
-        return attrs.evolve(self, args=[a.replace(old, new) if isinstance(a, str) else a for a in self.args])
+        old, new = rename or ("", "")
+
+        def ready(index, arg):
+            if isinstance(arg, Command):
+                return arg.at_run_time(extra if index == self.reports else (), rename)
+            return arg.replace(old, new) if rename and isinstance(arg, str) else arg
+
+        return attrs.evolve(self, args=[ready(i, a) for i, a in enumerate(self.args)])
+
+    @property
+    def shown(self):
+        """What a failure shows: the Command the function reports on, or the call itself."""
+        return self if self.reports is None else self.args[self.reports]
 
     def signed(self) -> tuple:
-        """Its arguments may hold commands and policies: the generic walk."""
-        return attrs.astuple(self)
+        """Its arguments may hold commands and policies: the generic walk; `reports` only when set (added later)."""
+        signed = attrs.astuple(self)
+        return signed if self.reports is not None else signed[:-1]
 
     def render(self) -> str:
         return f"{self.function}{self.args!r}"

@@ -137,11 +137,11 @@ class GoCgoBinary(Rule):
                                                f"{tc.cxx_missing()} (hint: use toolchain='zig')")
         pkg = a.package if a.package.startswith(".") else "./" + a.package
         cxx_linked = bool(cc.cxx or self.own_cxx)
-        link = self._debug_link(config, cxx_linked) if split else None
+        debug_link = self._debug_link(config, cxx_linked) if split else None
         # cgo's compiles with DWARF; headers of zig's lib dir named by the canonical directory (the split point
         # clang picks between them and Go's work dir would otherwise differ between machines).
         copts = list(tc.default_copts(plat)) + (["-g"] if split else [])
-        copts += [f"-ffile-prefix-map={link.directory}={link.canonical}"] if link else []
+        copts += [f"-ffile-prefix-map={debug_link.directory}={debug_link.canonical}"] if debug_link else []
         env = commands.cgo_env(plat, tc.cc(plat), cxx, cppflags, copts, ldflags)
         # The files this platform's build compiles: one excluded by a build constraint never rebuilds it.
         context = BuildContext(plat.os, plat.info.goarch, frozenset(commands.go_tag_list(a.gotags, plat)))
@@ -157,9 +157,9 @@ class GoCgoBinary(Rule):
                                             objects=[manifest_object])
         build = commands.go_build(go.exe, pkg, tmp_of(out), a.gotags, link_flags, self.module.root, env, plat, work)
         link_policy = self.policy(plat, cxx_runtime=tc.cxx_runtime())
-        check = commands.check_link_inputs(commands.go_link_inputs(go.exe, pkg, a.gotags, self.module.root, plat, work),
-                                           link_policy, config.dirname, list(dict.fromkeys(d.name for d in self.cdeps)),
-                                           manifest=self._manifest(config, cc, go, manifest_object))
+        checked_link = commands.link_checking_inputs(
+            commands.go_link_inputs(go.exe, pkg, a.gotags, self.module.root, plat, work), link_policy, config.dirname,
+            list(dict.fromkeys(d.name for d in self.cdeps)), self._manifest(config, cc, go, manifest_object), build)
         policy = self.policy(plat, static=a.static, stripped=a.strip, go=True, cgo=True, trimpath=True,
                              leak_paths=self.ctx.leak_paths(self.env, go, tc), leak_dwarf=a.strip,
                              dwarf_allow=tc.dwarf_allowed())
@@ -169,9 +169,9 @@ class GoCgoBinary(Rule):
         # What the cgo compiles read beyond the package (Go's cache does not see it): headers, response
         # files of flags, the image. Archives are left out: a .c edit relinks without recompiling cgo code.
         digest_inputs = tuple(n.abspath for n in list(cc.headers) + list(cc.flag_files) + list(tc.sources()))
-        work_list, passenv = [check, build], {**go.passenv(), **tc.env(plat)}
+        work_list, passenv = [checked_link], {**go.passenv(), **tc.env(plat)}
         if split:
-            work_list, passenv = self._split_debug(config, go, out, check, build, copts, cxx_linked, link, passenv)
+            work_list, passenv = self._split_debug(config, go, out, checked_link, copts, cxx_linked, debug_link, passenv)
         step = self.step(config, f"go build {pkg}", work_list, Outputs(out, side=(".debug",) if split else ()),
                          Verification(policy, prechecks=prechecks, report=True, hint=hint),
                          identities=(config.toolchain_identity, go.identity()), passenv=passenv,
@@ -214,7 +214,7 @@ class GoCgoBinary(Rule):
         except ValueError as exc:
             raise self.error(f"[{config}] split_debug: {exc}", "set XDG_CACHE_HOME to a shorter directory") from None
 
-    def _split_debug(self, config, go, out, check, build, copts, cxx, link, passenv):
+    def _split_debug(self, config, go, out, checked_link, copts, cxx, link, passenv):
         """The go build step's work and environment for split debug files: zig's links run with its fixed-length
         debug directory, warmed once per target, and the link is given its build ID, verified and split after
         it."""
@@ -222,7 +222,7 @@ class GoCgoBinary(Rule):
         full = self.policy(plat, static=a.static, stripped=False, go=True, cgo=True, trimpath=True,
                            leak_paths=self.ctx.leak_paths(self.env, go, tc), leak_dwarf=True,
                            dwarf_allow=tc.dwarf_allowed())
-        work = [check, build, commands.split_debug(tmp_of(out), self.name, link, full)]
+        work = [checked_link, commands.split_debug(tmp_of(out), self.name, link, full)]
         if link is None:
             return work, passenv
         # never empty: Go puts its default "-g -O2" in an empty CGO_LDFLAGS, and zig cc's link then makes
@@ -244,9 +244,9 @@ class GoCgoBinary(Rule):
 
     def _manifest(self, config, cc, go, obj):
         """What compiling the dependency manifest (verify/manifest.py) into `obj`, which the link takes, needs:
-        every C library of the closure, the toolchain and the platform. The link-input check makes it, with the
-        C of required modules that its go list finds, in the go build step: it is made exactly when the binary
-        is linked."""
+        every C library of the closure, the toolchain and the platform. The go build step makes it
+        (execute/golinks.py:link), with the C of required modules that go list finds: it is made exactly when
+        the binary is linked."""
         facts = {"binary": self.name, "platform": str(config.platform), "toolchain": config.toolchain_identity,
                  "go": go.identity(), "format": RECORD_FORMAT}
         return (cc.components, tuple(sorted(facts.items())), self.env.Dir("#").abspath,

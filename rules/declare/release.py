@@ -163,7 +163,7 @@ class Release(Rule):
         links = []
         for node, step in self.binaries:
             installs = self.ctx.install_dirs(getattr(node.attributes, "sconsrules_toolchain", None))
-            build = [c for c in step.commands if isinstance(c, Command)][-1]  # after it: a split_debug Call
+            build = [c.shown for c in step.commands if isinstance(c.shown, Command)][-1]  # the link a Call runs
             command = {"argv": list(build.argv), "env": dict(build.env), "cwd": build.cwd}
             command = json.loads(portable(json.dumps(command, sort_keys=True), root, installs))
             links.append((os.path.basename(node.abspath), str(step.policy.platform), node.abspath, command,

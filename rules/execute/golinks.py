@@ -1,15 +1,18 @@
 """The archives and objects a cgo link takes from Go packages' own `#cgo LDFLAGS` (a module's prebuilt
 libzstd_linux_amd64.a, libduckdb.a), found with `go list -deps` in the step's executor and verified like cdeps
-before `go build` runs: a glibc-built or C++-mismatched archive is named with its module, not met as a wall of
-undefined symbols or, worse, linked silently (lld drops dead references to glibc-only symbols).
+before the link's output is taken: a glibc-built or C++-mismatched archive is named with its module, not met as
+a wall of undefined symbols or, worse, linked silently (lld drops dead references to glibc-only symbols).
 """
+import json
 import os
+import threading
 
 from ..actions.commands import LINK_LIST_MARK as MARK, LINK_LIST_SEP as SEP
 from ..errors import RuleError
 from ..verify import MalformedInput, verify_file
 from .manifest import compile_object
 from .perform import emit
+from .run import write_atomic
 
 
 def link_inputs(flags, directory):
@@ -53,10 +56,9 @@ def module_c_files(output):
     return found
 
 
-def check(listing, policy, config, cdeps=(), manifest=None, *, run, who):
-    """Run `listing` (go list) through the step's executor and verify every archive and object it names; then,
-    given `manifest` (execute/manifest.py:compile_object's arguments), make the dependency manifest, with the
-    C that required modules compile or link (the same listing says which)."""
+def _listed(listing, policy, config, cdeps, *, run, who):
+    """Run `listing` (go list) through the step's executor and verify every archive and object it names; warn
+    about unused cdeps. Returns the C that required modules compile or link, for the dependency manifest."""
     code, output = run(listing)
     if code != 0:
         lines = [line for line in output.splitlines() if not line.startswith(MARK)]
@@ -84,11 +86,74 @@ def check(listing, policy, config, cdeps=(), manifest=None, *, run, who):
                                 "a prebuilt archive must be a musl build for this platform: see whether the module "
                                 "offers one under another build tag (`musl` is on by default), or build the library "
                                 "from source with ForeignCLib")
+    modules = module_c_files(output)
+    for import_path, module, directory, flags in packages:
+        if "@" in module:
+            modules.append((import_path, module, directory, [os.path.relpath(p, directory)
+                                                             for p in link_inputs(flags, directory)
+                                                             if os.path.isfile(p)]))
+    return [[i, m, d, list(names)] for i, m, d, names in modules]  # as kept (JSON), to compare
+
+
+def check(listing, policy, config, cdeps=(), manifest=None, *, run, who):
+    """The listing's checks (_listed); then, given `manifest` (execute/manifest.py:compile_object's arguments),
+    the dependency manifest, with the C that required modules compile or link."""
+    modules = _listed(listing, policy, config, cdeps, run=run, who=who)
     if manifest is not None:
-        modules = module_c_files(output)
-        for import_path, module, directory, flags in packages:
-            if "@" in module:
-                modules.append((import_path, module, directory, [os.path.relpath(p, directory)
-                                                                 for p in link_inputs(flags, directory)
-                                                                 if os.path.isfile(p)]))
         compile_object(*manifest, modules=modules, run=run, who=who)
+        _keep(manifest, modules)
+
+
+LISTED_SUFFIX = ".modules.json"
+
+
+def _keep(manifest, modules):
+    """Beside the manifest object: the modules' C its listing found, which the next link starts from."""
+    write_atomic(manifest[-1] + LISTED_SUFFIX, json.dumps(modules))
+
+
+def _kept(manifest):
+    """The modules' C the last listing found, or None when there is no well-formed record of it."""
+    try:
+        with open(manifest[-1] + LISTED_SUFFIX, "rb") as fh:
+            kept = json.loads(fh.read(1 << 20))
+    except (OSError, ValueError):
+        return None
+    valid = isinstance(kept, list) and all(
+        isinstance(entry, list) and len(entry) == 4 and all(isinstance(f, str) for f in entry[:3])
+        and isinstance(entry[3], list) and all(isinstance(n, str) for n in entry[3]) for entry in kept)
+    return kept if valid else None
+
+
+def link(listing, policy, config, cdeps, manifest, build, *, run, who):
+    """The cgo link, with `go list` beside it instead of before it (the listing is off a relink's critical
+    path): the manifest object is made from the modules' C that the last listing found, and `build` runs while
+    the listing runs and its archives are verified. The link's output is taken only when both are done: a
+    failed check is the step's error (before the link's own), and a listing that finds other modules' C than
+    the one the manifest was made from makes the manifest again and links again. The first link of a binary,
+    with nothing kept, checks first. Returns go build's (exit status, output)."""
+    kept = _kept(manifest)
+    if kept is None:
+        check(listing, policy, config, cdeps, manifest, run=run, who=who)
+        return run(build)
+    compile_object(*manifest, modules=kept, run=run, who=who)
+    listed: dict = {}
+
+    def listing_thread():
+        try:
+            listed["modules"] = _listed(listing, policy, config, cdeps, run=run, who=who)
+        except BaseException as exc:  # raised in the step's own thread below
+            listed["error"] = exc
+
+    thread = threading.Thread(target=listing_thread, name="sconsrules-go-list", daemon=True)
+    thread.start()
+    result = run(build)
+    thread.join()
+    if "error" in listed:
+        raise listed["error"]
+    if listed["modules"] != kept:
+        compile_object(*manifest, modules=listed["modules"], run=run, who=who)
+        _keep(manifest, listed["modules"])
+        if result[0] == 0:  # a failed link fails again: the manifest decides no link's success
+            result = run(build)
+    return result

@@ -30,13 +30,14 @@ def dies_with_scons(argv) -> list:
 
 def run_call(call, executor, passenv, who):
     """A Call's function does its work (on this machine, whatever the executor) or raises RuleError with its stated
-    cause (passed on as it is); one that runs commands runs them through `executor`."""
+    cause (passed on as it is); one that runs commands runs them through `executor`. A function that reports on
+    a command (Call.reports) returns that command's (exit status, output)."""
     module, _, function = call.function.partition(":")
     kwargs = {}
     if call.runs_commands:
         kwargs = {"run": lambda command: executor.run(command, passenv, who), "who": who}
-    getattr(importlib.import_module(module), function)(*call.args, **kwargs)
-    return 0, ""
+    result = getattr(importlib.import_module(module), function)(*call.args, **kwargs)
+    return result if call.reports is not None else (0, "")
 
 
 class NativeExecutor:

@@ -158,7 +158,7 @@ def _run_commands(step, executor, tmp, digest):
             cause = _stated_cause(output)
             if cause:
                 raise _error(step, cause)
-            emit(f"sconsrules: failed command ({executor.name}):\n  {command.render()}")
+            emit(f"sconsrules: failed command ({executor.name}):\n  {command.shown.render()}")
             raise _error(step, f"{step.what} failed (exit {code})", "see the compiler output above")
 
 

@@ -114,10 +114,11 @@ def action(step, root: str, inputs: Iterable[str], blobs: Blobs, installs=()):
         files[name] = (digest, bool(os.stat(path).st_mode & 0o100))
     input_root = blobs.message(_directory(files, {}, (), blobs))
     command = pb.Command()
-    for c in step.commands:  # a Call's argv is its function's name (its arguments are in the signature)
+    shown = [c.shown for c in step.commands]  # a link that a Call runs, as that command
+    for c in shown:  # another Call's argv is its function's name (its arguments are in the signature)
         command.arguments.extend(map(text, c.argv))
         command.arguments.append("&&")
-    for name, value in sorted({k: v for c in step.commands for k, v in dict(c.env).items()}.items()):
+    for name, value in sorted({k: v for c in shown for k, v in dict(c.env).items()}.items()):
         command.environment_variables.add(name=name, value=text(value))
     command.output_paths.append(os.path.relpath(step.out, root))
     properties = {"sconsrules.rule": step.rule, "sconsrules.config": step.config or "",

@@ -184,10 +184,20 @@ def _check_go(out, facts, policy):
         out.add("go.trimpath", value == "true", "the build asked for -trimpath", f"-trimpath={value}")
 
 
+def outermost(prefixes):
+    """`prefixes` without those inside another one (HOME holds the caches): a string found under the inner one
+    is found, whole, under the outer one, and each prefix is a pass over the file (~0.7 ms a 2 MB binary)."""
+    kept: list = []
+    for prefix in sorted({p.rstrip("/") for p in prefixes if p.rstrip("/")}):
+        if not any(prefix.startswith(k + "/") for k in kept):
+            kept.append(prefix)
+    return kept
+
+
 def find_paths(data, prefixes):
     """Printable strings in `data` that start with one of `prefixes` (whole path components only)."""
     found = set()
-    patterns = [re.escape(p.rstrip("/").encode()) + rb"(?=[/\x00\s\"':]|$)" for p in prefixes if p.rstrip("/")]
+    patterns = [re.escape(p.encode()) + rb"(?=[/\x00\s\"':]|$)" for p in outermost(prefixes)]
     patterns += list(BUILD_TEMP_PATTERNS)
     for pattern in patterns:
         for match in re.finditer(pattern, data):
