@@ -1,6 +1,7 @@
 """This checkout against another revision of sconsrules, side by side on the same synthetic monorepo
 (bench/generate.py): null builds and one-leaf-C-edit rebuilds, alternated run by run so that the machine's noise
-falls on both alike. Prints medians (min-max) and the ratio this/other.
+falls on both alike: null builds, a leaf C edit and an in-module Go edit, each edit also as time above the null
+build made right after it. Prints medians (min-max) and the ratio this/other.
 
 Usage: python bench/compare.py REV [--runs 7] [--libs 40] [--files 25] [--bins 40]
 """
@@ -17,6 +18,10 @@ sys.path.insert(0, HERE)
 
 from generate import generate  # noqa: E402
 from run import edit, stats, timed  # noqa: E402
+
+
+# What each edit touches (bench/generate.py's tree); "above null" is an edit's build less the null build after it.
+EDITS = {"1 leaf C file": os.path.join("c", "lib000", "f00.c"), "1 in-module .go": os.path.join("pkg", "g000", "g.go")}
 
 
 def checkout(rev, where):
@@ -47,18 +52,23 @@ def main():
             timed(argv[name], roots[name])  # the cold build (zig's and Go's caches are shared and warm after it)
             timed(argv[name], roots[name])
         null = {name: [] for name in contenders}
-        edit_c = {name: [] for name in contenders}
+        edits = {kind: {name: [] for name in contenders} for kind in EDITS}
+        above = {kind: {name: [] for name in contenders} for kind in EDITS}
         for i in range(args.runs):
             for name in contenders:
                 null[name].append(timed(argv[name], roots[name])[0])
-            for name in contenders:
-                edit(os.path.join(roots[name], "c", "lib000", "f00.c"), f"cmp{i}")
-                edit_c[name].append(timed(argv[name], roots[name])[0])
+            for kind, path in EDITS.items():
+                for name in contenders:
+                    edit(os.path.join(roots[name], path), f"cmp{i}")
+                    edits[kind][name].append(timed(argv[name], roots[name])[0])
+                    above[kind][name].append(edits[kind][name][-1] - timed(argv[name], roots[name])[0])
         print(f"this checkout vs {args.rev}; -j{args.jobs}; {args.runs} runs each, alternated; size "
               f"{args.libs} libs x {args.files} C files, {args.bins} binaries")
-        for label, samples in (("null build", null), ("edit 1 leaf C file", edit_c)):
+        rows = [("null build", null)] + [(f"edit {kind}", edits[kind]) for kind in EDITS]
+        rows += [(f"{kind}, above null", above[kind]) for kind in EDITS]
+        for label, samples in rows:
             this, base = stats(samples["this"]), stats(samples["other"])
-            print(f"{label:<20} this {this['median']:6.2f}s ({this['min']:.2f}-{this['max']:.2f})  other "
+            print(f"{label:<28} this {this['median']:6.2f}s ({this['min']:.2f}-{this['max']:.2f})  other "
                   f"{base['median']:6.2f}s ({base['min']:.2f}-{base['max']:.2f})  ratio {this['median'] / base['median']:.2f}x")
     finally:
         subprocess.run(["git", "-C", REPO, "worktree", "remove", "--force", other], capture_output=True)
