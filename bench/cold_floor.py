@@ -4,6 +4,9 @@ three contenders issuing the same zig commands, side by side in one run, at -j1 
   shell        the bare commands from a shell script (xargs -P)
   plain SCons  SCons's StaticLibrary with CC/AR set to the same zig cc / zig ar and flags (SCons's own floor)
   sconsrules   the StaticCLib archives of the same tree, asked for by name
+  per library  plain SCons with one node per library whose Python action runs that library's compiles, one
+               after the other, then the archive: the floor of a StaticCLib that tracks its members itself
+               (no verification, no per-member bookkeeping; not a way to build, a measure of SCons's part)
 
 The -j1 ratios are each contender's own work per file; the -jN ratios add how well it keeps N cores busy.
 Usage: python bench/cold_floor.py [--runs 3] [--libs 40] [--jobs N]
@@ -42,6 +45,39 @@ def plain_zig_sconstruct(root, libs):
     write(os.path.join(root, "SConstruct.plain.zig"), "\n".join(lines) + "\n")
 
 
+def per_library_sconstruct(root, libs):
+    """Plain SCons with one node per library: its action runs the library's zig compiles in turn, then zig ar."""
+    from sconsrules.configure.platform import Platform
+    from sconsrules.configure.toolchains.zig import ZigToolchain
+    plat, tc = Platform.parse("linux/amd64"), ZigToolchain()
+    text = f"""import os, subprocess
+DefaultEnvironment(tools=[])
+env = Environment(tools=[])
+env.Decider('content')
+CC, AR = {list(tc.cc(plat))!r}, {list(tc.ar(plat))!r}
+
+
+def library(target, source, env):
+    out = target[0].abspath
+    objs = out + '.objs'
+    os.makedirs(objs, exist_ok=True)
+    made = []
+    for s in source:
+        o = os.path.join(objs, s.name[:-2] + '.o')
+        subprocess.run(CC + ['-c', s.abspath, '-o', o, '-O2', '-I' + s.dir.abspath, '-ffile-prefix-map={root}=.'],
+                       check=True)
+        made.append(o)
+    if os.path.exists(out):
+        os.remove(out)
+    subprocess.run(AR + ['rcsD', out] + made, check=True)
+
+
+for n in range({libs}):
+    env.Command(f'build-plain/lib{{n:03d}}.a', Glob(f'c/lib{{n:03d}}/*.c'), library)
+"""
+    write(os.path.join(root, "SConstruct.per-library"), text)
+
+
 def c_only_script(root, written_jobs, jobs):
     """build-all.sh (written for `written_jobs`) without its go build phase, at `jobs`."""
     with open(os.path.join(root, "build-all.sh")) as fh:
@@ -63,6 +99,7 @@ def main():
     generate(root, libs=args.libs, bins=args.libs)
     shell_scripts(root, "linux/amd64", args.jobs, libs=args.libs, bins=args.libs)
     plain_zig_sconstruct(root, args.libs)
+    per_library_sconstruct(root, args.libs)
     archives = [f"build/linux-amd64-musl-zig/liblib{n:03d}.a" for n in range(args.libs)]
     print(f"C part of the bench tree ({args.libs} libraries x 25 files), median (min-max) of {args.runs}; "
           "ratios to the shell script at the same -j", flush=True)
@@ -72,6 +109,7 @@ def main():
             "plain SCons": SCONS + [f"-j{jobs}", "-f", "SConstruct.plain.zig"],
             "sconsrules": SCONS + [f"--site-dir={os.path.join(REPO, 'site_scons')}", f"-j{jobs}",
                                    "--platforms=linux/amd64"] + archives,
+            "per library": SCONS + [f"-j{jobs}", "-f", "SConstruct.per-library"],
         }
         for argv in contenders.values():  # zig's cache holds every compile's outcome once: warm it for all
             clean(root)
