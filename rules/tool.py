@@ -14,6 +14,7 @@ import SCons.Node
 import SCons.Script
 
 from . import collector, launch, summary
+from .actions.commands import KEPT_LISTING_SUFFIX
 from .configure.platform import SUPPORTED, Platform
 from .configure.toolchains import NAMES
 from .context import Context
@@ -134,7 +135,8 @@ def _clean_every_configuration(ctx, env, target, returned):
             continue
         for config in configs:
             path = os.path.join(build, config, rel[1])
-            others += [p for p in (path, path + ".verify.json", path + ".log", path + ".deps.o") if os.path.lexists(p)]
+            kept = (path, path + ".verify.json", path + ".log", path + ".deps.o", path + ".deps.o" + KEPT_LISTING_SUFFIX)
+            others += [p for p in kept if os.path.lexists(p)]
     if others:
         env.Clean(env.Alias(target.name)[0], others)
 

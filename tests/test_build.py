@@ -455,8 +455,10 @@ def test_clean_removes_every_configuration(project):
     project.scons()
     binaries = [artifact(project, c) for c in ("linux-amd64-musl-musl-gcc", "linux-amd64-musl-zig")]
     assert all(os.path.exists(b) and os.path.exists(b + ".verify.json") for b in binaries)
+    assert all(os.path.exists(b + ".deps.o") and os.path.exists(b + ".deps.o.modules.json") for b in binaries)
     project.scons("-c", "chain")
-    assert not any(os.path.exists(b) or os.path.exists(b + ".verify.json") for b in binaries)
+    assert not any(os.path.exists(b + suffix) for b in binaries
+                   for suffix in ("", ".verify.json", ".deps.o", ".deps.o.modules.json"))
     project.scons("-c")
     assert not os.path.exists(project.path("build"))
     project.scons()  # and the next build is whole again

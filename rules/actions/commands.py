@@ -108,6 +108,8 @@ def cgo_env(platform, cc: Sequence[str], cxx: Sequence[str], cppflags: Sequence[
                 CGO_CXXFLAGS=shlex.join(copts), CGO_LDFLAGS=shlex.join(ldflags), **dict(platform.info.go_env))
 
 
+# Beside a binary's manifest object (<binary>.deps.o): the modules' C its last listing found (execute/golinks.py).
+KEPT_LISTING_SUFFIX = ".modules.json"
 LINK_LIST_MARK = "SCONSRULES-LINK"
 LINK_LIST_SEP = "\x1f"
 # One line per package: "cgo" when it imports "C" (cdeps no package can call are said to be unused), else "-";

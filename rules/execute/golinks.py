@@ -7,7 +7,7 @@ import json
 import os
 import threading
 
-from ..actions.commands import LINK_LIST_MARK as MARK, LINK_LIST_SEP as SEP
+from ..actions.commands import KEPT_LISTING_SUFFIX, LINK_LIST_MARK as MARK, LINK_LIST_SEP as SEP
 from ..errors import RuleError
 from ..verify import MalformedInput, verify_file
 from .manifest import compile_object
@@ -104,18 +104,15 @@ def check(listing, policy, config, cdeps=(), manifest=None, *, run, who):
         _keep(manifest, modules)
 
 
-LISTED_SUFFIX = ".modules.json"
-
-
 def _keep(manifest, modules):
     """Beside the manifest object: the modules' C its listing found, which the next link starts from."""
-    write_atomic(manifest[-1] + LISTED_SUFFIX, json.dumps(modules))
+    write_atomic(manifest[-1] + KEPT_LISTING_SUFFIX, json.dumps(modules))
 
 
 def _kept(manifest):
     """The modules' C the last listing found, or None when there is no well-formed record of it."""
     try:
-        with open(manifest[-1] + LISTED_SUFFIX, "rb") as fh:
+        with open(manifest[-1] + KEPT_LISTING_SUFFIX, "rb") as fh:
             kept = json.loads(fh.read(1 << 20))
     except (OSError, ValueError):
         return None
