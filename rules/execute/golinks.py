@@ -95,17 +95,10 @@ def _listed(listing, policy, config, cdeps, *, run, who):
     return [[i, m, d, list(names)] for i, m, d, names in modules]  # as kept (JSON), to compare
 
 
-def check(listing, policy, config, cdeps=(), manifest=None, *, run, who):
-    """The listing's checks (_listed); then, given `manifest` (execute/manifest.py:compile_object's arguments),
-    the dependency manifest, with the C that required modules compile or link."""
-    modules = _listed(listing, policy, config, cdeps, run=run, who=who)
-    if manifest is not None:
-        compile_object(*manifest, modules=modules, run=run, who=who)
-        _keep(manifest, modules)
-
-
-def _keep(manifest, modules):
-    """Beside the manifest object: the modules' C its listing found, which the next link starts from."""
+def _make_manifest(manifest, modules, *, run, who):
+    """The dependency manifest's object from `manifest` (execute/manifest.py:compile_object's arguments) and the
+    modules' C a listing found, kept beside it: the next link starts from it."""
+    compile_object(*manifest, modules=modules, run=run, who=who)
     write_atomic(manifest[-1] + KEPT_LISTING_SUFFIX, json.dumps(modules))
 
 
@@ -131,7 +124,7 @@ def link(listing, policy, config, cdeps, manifest, build, *, run, who):
     with nothing kept, checks first. Returns go build's (exit status, output)."""
     kept = _kept(manifest)
     if kept is None:
-        check(listing, policy, config, cdeps, manifest, run=run, who=who)
+        _make_manifest(manifest, _listed(listing, policy, config, cdeps, run=run, who=who), run=run, who=who)
         return run(build)
     compile_object(*manifest, modules=kept, run=run, who=who)
     listed: dict = {}
@@ -149,8 +142,7 @@ def link(listing, policy, config, cdeps, manifest, build, *, run, who):
     if "error" in listed:
         raise listed["error"]
     if listed["modules"] != kept:
-        compile_object(*manifest, modules=listed["modules"], run=run, who=who)
-        _keep(manifest, listed["modules"])
+        _make_manifest(manifest, listed["modules"], run=run, who=who)
         if result[0] == 0:  # a failed link fails again: the manifest decides no link's success
             result = run(build)
     return result
