@@ -20,6 +20,7 @@ import SCons.Scanner.C
 import SCons.Script
 
 from .actions import Step
+from .actions.commands import ARCHIVE_LIBRARY
 from .configure.config import Configuration
 from .configure.identity import ToolIdentities
 from .configure.toolchains import Toolchains
@@ -28,11 +29,12 @@ from .declare.attributes import relaxations
 from .declare.gosrc import GoSourceIndex
 from .declare.registry import Registry
 from .errors import RuleError
-from .execute import Executor, NativeExecutor, cache, perform
+from .execute import Executor, NativeExecutor, cache, members, perform
 from .execute.records import Records
 from .execute.verdicts import Verdicts
 from .execute.run import BuildDirectoryBusy, BuildLock
 from .execute.shared import SharedOutputs, Tally
+from .execute.slots import Slots
 from .execute.warmup import WarmUps
 from . import collector
 from .compdb import CompileCommands
@@ -56,6 +58,23 @@ def _inputs_digest(step: Step, node, source) -> Optional[str]:
     return hashlib.sha256(" ".join(sorted(csigs)).encode()).hexdigest()[:16]
 
 
+def _scanned_inputs(step: Step, node, source) -> Optional[dict]:
+    """For a step whose Call asks for them (a library's members): {path: digest} of each source's content and of
+    every file SCons's scanner found from it, in its order. The scan is the one SCons did to decide whether the
+    step runs (memoized on the nodes), and so are the content signatures."""
+    if not any(getattr(c, "scanned", False) for c in step.commands):
+        return None
+    executor = node.get_executor()
+    env, path, kw = executor.get_build_env(), executor.get_build_scanner_path, executor.get_kw()
+    scanner = node.builder.source_scanner
+    found = {}
+    for s in source:
+        deps = s.get_implicit_deps(env, scanner, path, kw) if scanner is not None else []
+        text = "\n".join(f"{d.abspath} {d.get_csig()}" for d in [s] + list(deps))
+        found[s.abspath] = hashlib.sha256(text.encode()).hexdigest()
+    return found
+
+
 def _outputs(step: Step, targets):
     """(files, trees) a step leaves: a directory output is watched whole (its headers too)."""
     if step.outputs.kind == "tree":
@@ -77,9 +96,10 @@ def _run_step(target, source, env):
     try:
         toolchain = target[0].attributes.sconsrules_toolchain
         ctx.prepare(toolchain)
-        with ctx.progress.running(step):
+        with ctx.progress.running(step), ctx.slots.hold():
             perform(step, ctx.executors[step.executor], shared, _inputs_digest(step, target[0], source),
-                    echo=bool(ctx.options.get("subcommands")), verdicts=ctx.verdicts_for(env))
+                    echo=bool(ctx.options.get("subcommands")), verdicts=ctx.verdicts_for(env),
+                    inputs=_scanned_inputs(step, target[0], source))
     except RuleError as exc:
         raise SCons.Errors.BuildError(node=target[0], errstr=exc.line(), status=2, exitstatus=2) from None
     if toolchain is not None and step.config and step.rule in LINKING_RULES:
@@ -98,7 +118,18 @@ def _show_step(target, source, env):
     toolchain = target[0].attributes.sconsrules_toolchain
     first = toolchain.first_use(ctx.platform_of(step.config)) if toolchain is not None and step.config else None
     notices = ctx.warm_up() + [n for n in [first and ctx.progress.notice_once(first)] if n]
-    return "".join(f"sconsrules: {n}\n" for n in notices) + line
+    return "".join(f"sconsrules: {n}\n" for n in notices) + line + "".join(
+        f"\n{step.rule} {step.label}: compile {shown}{config}" for shown in _members_to_compile(step, target, source))
+
+
+def _members_to_compile(step, target, source):
+    """A dry run names the members a library's step would compile (the step itself does when it runs)."""
+    call = step.commands[0] if step.commands else None
+    if not SCons.Script.GetOption("no_exec") or getattr(call, "function", None) != ARCHIVE_LIBRARY:
+        return []
+    listed, _, record, identity, _, shared = call.args
+    stale = members.sorted_out(listed, record, identity, shared, _scanned_inputs(step, target[0], source))[1]
+    return [shown for shown, *_ in stale]
 
 
 class _StepAction(SCons.Action.FunctionAction):
@@ -143,7 +174,8 @@ class Context:
         self.gosrc = GoSourceIndex()
         self.identities = ToolIdentities()
         self.toolchains = Toolchains(self.identities)
-        self.executors: Dict[str, Executor] = {"native": NativeExecutor()}
+        self.slots = Slots()  # -j's job slots: each running step holds one (execute/slots.py)
+        self.executors: Dict[str, Executor] = {"native": NativeExecutor(self.slots)}
         self._containers: Dict[str, "ContainerExecutor"] = {}  # the container executors among them
         self.signature_database_checked = False
         self.options_checked = False
@@ -300,7 +332,8 @@ class Context:
 
             writable = {(os.path.join(self.build_dir(env), config.dirname), False)}
             writable |= {(d, False) for d in toolchain.cache_dirs()}
-            executor = ContainerExecutor(toolchain, writable, who[0], who[1], project=env.Dir("#").abspath)
+            executor = ContainerExecutor(toolchain, writable, who[0], who[1], project=env.Dir("#").abspath,
+                                         slots=self.slots)
             self._containers[key] = self.executors[key] = executor
         for path in (env.Dir("#").abspath,) + tuple(sources):
             if not any(path == m or path.startswith(m + os.sep) for m, _ in executor.mounts):

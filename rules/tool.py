@@ -135,7 +135,8 @@ def _clean_every_configuration(ctx, env, target, returned):
             continue
         for config in configs:
             path = os.path.join(build, config, rel[1])
-            kept = (path, path + ".verify.json", path + ".log", path + ".deps.o", path + ".deps.o" + KEPT_LISTING_SUFFIX)
+            kept = (path, path + ".verify.json", path + ".log", path + ".deps.o", path + ".deps.o" + KEPT_LISTING_SUFFIX,
+                    os.path.join(os.path.dirname(path), "_objs", target.name))  # a StaticCLib's members
             others += [p for p in kept if os.path.lexists(p)]
     if others:
         env.Clean(env.Alias(target.name)[0], others)

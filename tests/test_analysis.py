@@ -30,20 +30,26 @@ def test_static_c_lib_compiles_with_what_deps_give_and_archives_deterministicall
     a.env["SCONSRULES_PLATFORMS"] = ["linux/arm64"]
     nodes = libraries(a)
     root, out = a.root, a.path("build", "linux-arm64-musl-zig")
-    compile_b = a.step("StaticCLib", "compile b/b.c")
-    assert compile_b.label == "b" and compile_b.config == "linux-arm64-musl-zig" and compile_b.executor == "native"
+    archive_b = [s for s in a.steps("StaticCLib", "archive") if s.label == "b"][0]
+    assert archive_b.config == "linux-arm64-musl-zig" and archive_b.executor == "native"
+    build, = archive_b.commands  # the library's step compiles its members, then archives them
+    assert build.function == "sconsrules.execute.members:archive_library" and build.runs_commands and build.scanned
+    members, archive, record, identity, config, shared = build.args
     obj = f"{out}/_objs/b/b/b.o"
-    assert list(compile_b.commands[0].argv) == [
+    (shown, source, member_obj, compile_b), = members
+    assert (shown, source, member_obj) == ("b/b.c", f"{root}/b/b.c", obj)
+    assert list(compile_b.argv) == [
         a.zig_exe, "cc", "-target", "aarch64-linux-musl", "-c", f"{root}/b/b.c", "-o", obj + ".sconsrules-tmp",
         "-O2", "-DA_API=1", f"-I{root}/b", f"-I{root}/a/include", "-Wextra", f"-ffile-prefix-map={root}=.",
         f"-ffile-prefix-map={os.path.dirname(a.zig_exe)}/lib={CANONICAL_DEBUG_DIR}/lib"]
-    assert "-Wall" not in compile_b.commands[0].argv  # copts stay private
-    assert compile_b.out == obj and compile_b.outputs.kind == "file"
-    assert compile_b.policy.platform == ARM64 and compile_b.identities == ("zig 0.14.0",)
-    archive_b = [s for s in a.steps("StaticCLib", "archive") if s.label == "b"][0]
-    assert list(archive_b.commands[0].argv) == [a.zig_exe, "ar", "rcsD", f"{out}/libb.a.sconsrules-tmp", obj]
+    assert "-Wall" not in compile_b.argv  # copts stay private
+    assert record == f"{out}/_objs/b/.members.json" and config == archive_b.config and shared == ()
+    assert archive_b.out == f"{out}/libb.a" and archive_b.outputs.kind == "file"
+    assert archive_b.policy.platform == ARM64 and archive_b.identities == ("zig 0.14.0",) == (identity,)
+    assert build.shown is archive and build.reports == 1
+    assert list(archive.argv) == [a.zig_exe, "ar", "rcsD", f"{out}/libb.a.sconsrules-tmp", obj]
     assert [n.abspath for n in nodes] == [f"{out}/libb.a"]
-    assert dict(compile_b.passenv)["ZIG_GLOBAL_CACHE_DIR"]  # caches pass through, outside the signature
+    assert dict(archive_b.passenv)["ZIG_GLOBAL_CACHE_DIR"]  # caches pass through, outside the signature
 
 
 def test_go_cgo_binary_links_the_transitive_archives_statically(analysis):
@@ -342,10 +348,11 @@ def test_cxx_sources_compile_with_the_cxx_driver_and_link_its_runtime(analysis):
     a.write("main.go", "package main\n\nimport \"C\"\n\nfunc main() {}\n")
     lib = a.env.StaticCLib("m", srcs=["m/m.c", "m/k.cc"], copts=["-Wall"], cxxopts=["-std=c++17"])
     a.env.GoCgoBinary("app", cdeps=[lib], platforms=["linux/amd64"])
-    c, cxx = a.step(what="compile m/m.c"), a.step(what="compile m/k.cc")
-    assert c.commands[0].argv[:2] == (a.zig_exe, "cc") and "-std=c++17" not in c.commands[0].argv
-    assert cxx.commands[0].argv[:2] == (a.zig_exe, "c++") and cxx.commands[0].argv[-1] == "-std=c++17"
-    assert "-Wall" in c.commands[0].argv and "-Wall" in cxx.commands[0].argv
+    members = {shown: command for shown, _, _, command in a.step("StaticCLib").commands[0].args[0]}
+    c, cxx = members["m/m.c"], members["m/k.cc"]
+    assert c.argv[:2] == (a.zig_exe, "cc") and "-std=c++17" not in c.argv
+    assert cxx.argv[:2] == (a.zig_exe, "c++") and "-std=c++17" in cxx.argv
+    assert "-Wall" in c.argv and "-Wall" in cxx.argv
     ldflags = dict(a.step("GoCgoBinary").commands[-1].shown.env)["CGO_LDFLAGS"]
     assert ldflags.endswith("libm.a -s -fno-PIC -lc++")
 

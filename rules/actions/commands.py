@@ -23,6 +23,16 @@ def cc_compile(cc: Sequence[str], src: str, obj_tmp: str, flags: Iterable[str]) 
     return Command(list(cc) + ["-c", src, "-o", obj_tmp] + list(flags))
 
 
+ARCHIVE_LIBRARY = "sconsrules.execute.members:archive_library"
+
+
+def library_build(members, archive: Command, record: str, identity: str, config: str, shared: Sequence[str]) -> Call:
+    """A StaticCLib's step: compile the out-of-date members ((shown, source, object, compile Command) each),
+    then `archive` them, which it reports on. `shared`: the inputs every member reads (response files, images)."""
+    return Call(ARCHIVE_LIBRARY, (tuple(members), archive, record, identity, config, tuple(shared)),
+                runs_commands=True, scanned=True, reports=1)
+
+
 def ar_archive(ar: Sequence[str], archive_tmp: str, objects: Iterable[str]) -> Command:
     """`D`: deterministic members (no timestamps, uids or modes)."""
     return Command(list(ar) + ["rcsD", archive_tmp] + list(objects))

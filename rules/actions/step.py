@@ -125,16 +125,22 @@ class Call:
     # The position in args of a Command whose exit status and output the function returns (a link it runs):
     # the step judges and shows them as that command's.
     reports: Optional[int] = attrs.field(default=None, metadata={"since": "0.4"})
+    # A library's member compiles: the function also gets slots= (execute/slots.py), to run independent commands
+    # side by side in the job slots no other step holds, and, as its last argument at run time, the digest of
+    # each of the step's sources and of what SCons's scanner found from it (by path).
+    scanned: bool = attrs.field(default=False, metadata={"since": "0.5"})
 
     @property
     def argv(self) -> Tuple[str, ...]:
         return (self.function,)
 
-    def at_run_time(self, extra: Iterable = (), rename: Optional[Tuple[str, str]] = None) -> "Call":
+    def at_run_time(self, extra: Iterable = (), rename: Optional[Tuple[str, str]] = None,
+                    inputs: Optional[dict] = None) -> "Call":
         """String and Command arguments renamed; the reported Command is also given the step's `extra` env, as
-        the step's own commands are."""
+        the step's own commands are; a `scanned` Call gets `inputs` (see there) as its last argument."""
         extra = tuple(extra) if self.reports is not None else ()
-        if not rename and not extra:
+        last = (dict(inputs or {}),) if self.scanned else ()
+        if not rename and not extra and not last:
             return self
         old, new = rename or ("", "")
 
@@ -143,7 +149,7 @@ class Call:
                 return arg.at_run_time(extra if index == self.reports else (), rename)
             return arg.replace(old, new) if rename and isinstance(arg, str) else arg
 
-        return attrs.evolve(self, args=[ready(i, a) for i, a in enumerate(self.args)])
+        return attrs.evolve(self, args=[ready(i, a) for i, a in enumerate(self.args)] + list(last))
 
     @property
     def shown(self):
@@ -151,9 +157,8 @@ class Call:
         return self if self.reports is None else self.args[self.reports]
 
     def signed(self) -> tuple:
-        """Its arguments may hold commands and policies: the generic walk; `reports` only when set (added later)."""
-        signed = attrs.astuple(self)
-        return signed if self.reports is not None else signed[:-1]
+        """Its arguments may hold commands and policies: the generic walk; the later fields only when set."""
+        return tuple(value for a, value in zip(attrs.fields(Call), attrs.astuple(self)) if _signed(a, value))
 
     def render(self) -> str:
         return f"{self.function}{self.args!r}"

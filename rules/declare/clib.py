@@ -6,6 +6,7 @@ only) stay private. A library with C++ sources tells its dependents that the fin
 import os
 
 import attrs
+import SCons.Script
 
 from ..actions import Caching, Outputs, Verification, commands, tmp_of
 from ..errors import RuleError
@@ -17,6 +18,7 @@ C_SUFFIXES = (".c", ".s", ".S")
 CXX_SUFFIXES = (".cc", ".cpp", ".cxx")
 
 PURE = Caching(remote=True)  # compiles and archives: nothing but their inputs decides their bytes
+MEMBERS_RECORD = ".members.json"  # beside the objects: what each was compiled from (execute/members.py)
 
 
 @attrs.frozen
@@ -87,20 +89,24 @@ class StaticCLib(Rule):
         cxx = tc.cxx(plat) if self.cxx else None
         if self.cxx and cxx is None:
             raise self.error(f"[{config}] {tc.cxx_missing()}", "build C++ with toolchain='zig' (or a container image)")
-        objects = []
+        members, objects, scan_paths = [], [], []
         for src, rel in zip(self.srcs, self.object_names):
             obj = os.path.join(outdir, "_objs", self.name, rel)
             compiler, own = (cxx, flags + list(a.cxxopts)) if src.name.endswith(CXX_SUFFIXES) else (tc.cc(plat), flags)
-            compile_ = commands.cc_compile(compiler, src.abspath, tmp_of(obj), own)
             self.ctx.compile_commands.add(self.env, self.ctx.build_dir(self.env), src.abspath,
                                           commands.cc_compile(compiler, src.abspath, obj, own).argv, obj)
-            step = self.step(config, f"compile {src.path}", [compile_], Outputs(obj), Verification(policy),
-                             caching=PURE)
-            objects += self.nodes(step, [src] + inputs, config, scan_paths=visible.scan_paths(src.dir.abspath))
+            members.append((src.path, src.abspath, obj, commands.cc_compile(compiler, src.abspath, tmp_of(obj), own)))
+            objects.append(obj)
+            scan_paths += [p for p in visible.scan_paths(src.dir.abspath) if p not in scan_paths]
         archive = os.path.join(outdir, f"lib{self.name}.a")
-        archive_ = commands.ar_archive(tc.ar(plat), tmp_of(archive), [o.abspath for o in objects])
-        step = self.step(config, "archive", [archive_], Outputs(archive), Verification(policy), caching=PURE)
-        node = self.nodes(step, objects + image, config, provides=True)[0]
+        record = os.path.join(outdir, "_objs", self.name, MEMBERS_RECORD)
+        build = commands.library_build(members, commands.ar_archive(tc.ar(plat), tmp_of(archive), objects), record,
+                                       config.toolchain_identity, config.dirname,
+                                       [f.abspath for f in list(visible.flag_files) + image])
+        step = self.step(config, "archive", [build], Outputs(archive), Verification(policy), caching=PURE)
+        node = self.nodes(step, list(self.srcs) + inputs, config, scan_paths=scan_paths, provides=True)[0]
+        if SCons.Script.GetOption("clean"):
+            self.env.Clean(node, os.path.dirname(record))  # the members go with their archive
         own = CcInfo(includes=self.includes, defines=a.defines, headers=self.hdrs, archives=(node,),
                      linkopts=(a.linkopts,) if a.linkopts else (), cxx=self.cxx,
                      components=(Component(self.kind, self.name, files=tuple(f.abspath for f in self.srcs + self.hdrs)),))

@@ -25,6 +25,7 @@ from ..errors import RuleError
 from . import channel, engine
 from .channel import Channel, ChannelGone, pid_alive
 from .native import run_call
+from .slots import Slots
 from .run import MARK, RUN_ID
 
 LABEL = "sconsrules.builder"
@@ -121,8 +122,9 @@ def _remove_container(container):
 class ContainerExecutor:
     """Executes Commands for one ContainerToolchain; created lazily on the first action of a run."""
 
-    def __init__(self, toolchain, mounts, rule, target, project=None):
+    def __init__(self, toolchain, mounts, rule, target, project=None, slots=None):
         self.toolchain = toolchain
+        self.slots = slots or Slots(1)  # the run's job slots (native.NativeExecutor)
         self.project = project  # the project's root: kept builders are labelled with it
         self.name = f"container {toolchain.display}"
         self.mounts = mounts  # (host path, read_only)

@@ -11,6 +11,7 @@ from .native import run_call
 class Echoing:
     def __init__(self, executor, emit, config):
         self.executor = executor
+        self.slots = executor.slots
         self.name = executor.name
         self.emit = emit
         self.config = config

@@ -10,6 +10,7 @@ import subprocess
 
 from ..actions import Call
 from .run import MARK, RUN_ID
+from .slots import Slots
 
 _SETPRIV = shutil.which("setpriv")
 
@@ -36,12 +37,17 @@ def run_call(call, executor, passenv, who):
     kwargs = {}
     if call.runs_commands:
         kwargs = {"run": lambda command: executor.run(command, passenv, who), "who": who}
+    if call.scanned:
+        kwargs["slots"] = executor.slots
     result = getattr(importlib.import_module(module), function)(*call.args, **kwargs)
     return result if call.reports is not None else (0, "")
 
 
 class NativeExecutor:
     name = "native"
+
+    def __init__(self, slots=None):
+        self.slots = slots or Slots(1)  # the run's job slots, for Calls that run commands side by side
 
     def run(self, command, passenv, who=None):
         if isinstance(command, Call):

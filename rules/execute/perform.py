@@ -13,6 +13,7 @@ import signal
 import sys
 import threading
 
+from ..actions import Call
 from ..errors import RuleError
 from ..verify import MalformedInput
 from .echo import Echoing
@@ -54,7 +55,7 @@ def _stated_cause(output):
     return None
 
 
-def _signalled(number):
+def signalled(number):
     """What a command ended by a signal says: Ctrl-C is an interruption, not a compiler failure."""
     try:
         name = signal.Signals(number).name
@@ -138,11 +139,12 @@ def _log(step, command, output, code):
         emit("\n".join(shown))
 
 
-def _run_commands(step, executor, tmp, digest):
+def _run_commands(step, executor, tmp, digest, inputs):
     extra = [(step.caching.digest_env, [f"-DSCONSRULES_CINPUTS={digest}"])] if step.caching.digest_env and digest else []
     for command in step.commands:
         try:
-            runnable = command.at_run_time(extra, rename=(step.tmp, tmp))
+            runnable = (command.at_run_time(extra, rename=(step.tmp, tmp), inputs=inputs) if isinstance(command, Call)
+                        else command.at_run_time(extra, rename=(step.tmp, tmp)))
         except OSError as exc:
             raise _error(step, f"cannot read {exc.filename}: {exc.strerror}",
                          "a dependency's response file is missing: rebuild it") from None
@@ -153,7 +155,7 @@ def _run_commands(step, executor, tmp, digest):
                          "check that the toolchain is installed") from None
         _log(step, command, output, code)
         if code < 0:
-            raise _error(step, f"{step.what} {_signalled(-code)}")
+            raise _error(step, f"{step.what} {signalled(-code)}")
         if code != 0:
             cause = _stated_cause(output)
             if cause:
@@ -204,13 +206,14 @@ def _publish(step, tmp):
         write_atomic(step.outputs.stamp_path, step.stamp_text())
 
 
-def perform(step, executor, shared=None, digest=None, echo=False, verdicts=None):
+def perform(step, executor, shared=None, digest=None, echo=False, verdicts=None, inputs=None):
     """Build `step`; raise RuleError (nothing left at its outputs) on any failure.
 
     With `shared` (a shared.SharedOutputs: tree outputs of steps shared between checkouts), an output stored
     earlier, locally or remotely, replaces running the commands if it passes the same checks as a fresh one.
     `digest` (of the step's digest_inputs) is appended to its commands' digest_env as a define. `echo`
-    (--subcommands) prints each command before it runs. `verdicts` keeps the prechecks' passes.
+    (--subcommands) prints each command before it runs. `verdicts` keeps the prechecks' passes. `inputs` go to a
+    Call that asks for the digests of its step's sources and what was scanned from them (Call.scanned).
     """
     if echo:
         executor = Echoing(executor, emit, step.config or step.rule)
@@ -227,7 +230,7 @@ def perform(step, executor, shared=None, digest=None, echo=False, verdicts=None)
                 shared.reject(tmp, source, exc.cause)
                 source = None
         if source is None:
-            _run_commands(step, executor, tmp, digest)
+            _run_commands(step, executor, tmp, digest, inputs)
             report = _checked(step, tmp)
         if step.verification.report:
             _write_report(step, report)

@@ -115,7 +115,7 @@ def clean_up_after(run_id, build_dir):
     removed = 0
     for root, dirnames, filenames in os.walk(build_dir):
         for name in list(dirnames) + filenames:
-            if TMP_MARK in name and name.endswith(suffix):
+            if TMP_MARK in name and (name.endswith(suffix) or suffix + "." in name):  # a compiler's own temporary too
                 path = os.path.join(root, name)
                 if name in dirnames:
                     dirnames.remove(name)
