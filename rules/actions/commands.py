@@ -23,6 +23,12 @@ def cc_compile(cc: Sequence[str], src: str, obj_tmp: str, flags: Iterable[str]) 
     return Command(list(cc) + ["-c", src, "-o", obj_tmp] + list(flags))
 
 
+def inputs_define(digest: str) -> str:
+    """A define naming a digest of the C inputs a compiler cache would not see (Go's keys a cgo compile on the
+    package's own files, zig's on the files a compile read last time); no byte of the output changes."""
+    return f"-DSCONSRULES_CINPUTS={digest}"
+
+
 ARCHIVE_LIBRARY = "sconsrules.execute.members:archive_library"
 
 

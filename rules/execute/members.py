@@ -8,22 +8,22 @@ a shell. So the archive step compiles the members that are out of date, side by 
 
 A member is up to date when the key kept for its object still matches: the compile command, the toolchain's
 identity, the digest of its source and of every file SCons's C scanner found from it (so a header now found
-earlier in the include path counts; the compile gets that digest as a define, for zig's cache), and those of the step's inputs every member reads (response files, a
-container image's ID). The record and the kept objects are only a guess: a record of another shape is ignored,
+earlier in the include path counts; the compile gets that digest as a define, for zig's cache), and those of
+the step's inputs every member reads (response files, a container image's ID). The record and the kept objects are only a guess: a record of another shape is ignored,
 and an object is used only while its bytes still have the digest recorded when it was made. The archive is
 verified whole, as any step's output, before it takes its name.
 """
 import hashlib
 import json
 import os
-import shlex
 import threading
 
 import attrs
 import SCons.Action
 
+from ..actions.commands import inputs_define
 from ..errors import RuleError
-from .perform import emit, signalled
+from .perform import emit, judge_exit
 from .run import run_tmp, write_atomic
 from .tree import remove
 
@@ -59,7 +59,7 @@ def _marked(command, scanned):
     """The compile with a define naming what was scanned from its source: zig's own object cache keys a compile
     on the files it read last time, so after a new header shadows one of them (an earlier -I) it would return
     the old object; the define makes that a miss. It changes no byte of the object."""
-    return attrs.evolve(command, argv=command.argv + (f"-DSCONSRULES_CINPUTS={(scanned or '-')[:16]}",))
+    return attrs.evolve(command, argv=command.argv + (inputs_define((scanned or "-")[:16]),))
 
 
 def sorted_out(members, record, identity, shared, inputs):
@@ -95,11 +95,8 @@ def archive_library(members, archive, record, identity, config, shared, inputs, 
             code, output = run(_marked(command.at_run_time(rename=(declared, tmp)), scanned))
             if output.strip():
                 emit(output.rstrip("\n"))
-            if code < 0:
-                raise RuleError(*who, f"[{config}] compile {shown} {signalled(-code)}")
-            if code != 0:
-                emit(f"sconsrules: failed command:\n  {shlex.join(command.argv)}")
-                raise RuleError(*who, f"[{config}] compile {shown} failed (exit {code})", "see the compiler output above")
+            judge_exit(code, output, f"compile {shown}", command, None,
+                       lambda cause, hint=None: RuleError(*who, f"[{config}] {cause}", hint))
             digest = _digest(tmp)
             if digest is None:
                 raise RuleError(*who, f"[{config}] compile {shown} did not produce {os.path.basename(obj)}")

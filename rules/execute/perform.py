@@ -14,6 +14,7 @@ import sys
 import threading
 
 from ..actions import Call
+from ..actions.commands import inputs_define
 from ..errors import RuleError
 from ..verify import MalformedInput
 from .echo import Echoing
@@ -55,7 +56,7 @@ def _stated_cause(output):
     return None
 
 
-def signalled(number):
+def _signalled(number):
     """What a command ended by a signal says: Ctrl-C is an interruption, not a compiler failure."""
     try:
         name = signal.Signals(number).name
@@ -140,7 +141,7 @@ def _log(step, command, output, code):
 
 
 def _run_commands(step, executor, tmp, digest, inputs):
-    extra = [(step.caching.digest_env, [f"-DSCONSRULES_CINPUTS={digest}"])] if step.caching.digest_env and digest else []
+    extra = [(step.caching.digest_env, [inputs_define(digest)])] if step.caching.digest_env and digest else []
     for command in step.commands:
         try:
             runnable = (command.at_run_time(extra, rename=(step.tmp, tmp), inputs=inputs) if isinstance(command, Call)
@@ -154,14 +155,22 @@ def _run_commands(step, executor, tmp, digest, inputs):
             raise _error(step, f"cannot run {command.argv[0]}: {exc.strerror}",
                          "check that the toolchain is installed") from None
         _log(step, command, output, code)
-        if code < 0:
-            raise _error(step, f"{step.what} {signalled(-code)}")
-        if code != 0:
-            cause = _stated_cause(output)
-            if cause:
-                raise _error(step, cause)
-            emit(f"sconsrules: failed command ({executor.name}):\n  {command.shown.render()}")
-            raise _error(step, f"{step.what} failed (exit {code})", "see the compiler output above")
+        judge_exit(code, output, step.what, command.shown, executor.name,
+                   lambda cause, hint=None: _error(step, cause, hint))
+
+
+def judge_exit(code, output, what, shown, where, error):
+    """Raise `error(cause, hint)` unless the command succeeded: a signal is named (Ctrl-C is an interruption), a
+    script of ours states its cause, and otherwise the command that failed (`shown`) is printed, with the
+    executor it ran in (`where`) when known."""
+    if code < 0:
+        raise error(f"{what} {_signalled(-code)}")
+    if code != 0:
+        cause = _stated_cause(output)
+        if cause:
+            raise error(cause)
+        emit(f"sconsrules: failed command{f' ({where})' if where else ''}:\n  {shown.render()}")
+        raise error(f"{what} failed (exit {code})", "see the compiler output above")
 
 
 def _check_outputs(step, tmp):
