@@ -127,6 +127,32 @@ def test_a_commands_signed_tuple_is_what_attrs_astuple_gave():
         assert command.signed() == attrs.astuple(command)
 
 
+def test_a_listing_answered_at_read_time_runs_no_go_list(tmp_path, monkeypatch, capsys):
+    """Listed (declare/gosrc.py:LinkFacts.closed): the link runs alone, the manifest records no module C (and
+    is made again, not taken from a kept listing), and unused cdeps are still named (the real path:
+    tests/test_build.py, cdeps of a build without cgo)."""
+    from sconsrules.actions.commands import Listed
+    from sconsrules.execute import golinks
+
+    made = []
+    monkeypatch.setattr(golinks, "compile_object", lambda *args, modules, **kwargs: made.append(modules))
+    build, ran = Command(["go", "build"]), []
+    manifest = ((), (), str(tmp_path), ("cc",), str(tmp_path / "app.deps.o"))
+    (tmp_path / "app.deps.o.modules.json").write_text('[["m/c", "m/c@v1", "/d", ["c.c"]]]')
+
+    def run(command):
+        ran.append(command.argv[1])
+        return 0, ""
+
+    for cgo in (True, False):
+        assert golinks.link(Listed(cgo), None, "cfg", ("k",), manifest, build, run=run,
+                            who=("GoCgoBinary", "app")) == (0, "")
+    assert ran == ["build", "build"] and made == [[], []]
+    assert (tmp_path / "app.deps.o.modules.json").read_text() == "[]"
+    out = capsys.readouterr().out
+    assert out.count("cdeps k are unused") == 1, out
+
+
 def test_a_relinks_failed_listing_is_the_steps_error_though_the_link_beside_it_failed_too(tmp_path, monkeypatch):
     """execute/golinks.py:link with a kept listing runs go list beside go build; when both fail, the listing's
     cause is raised (the real path: tests/test_cgo_modules.py, a glibc archive named on a relink). With no

@@ -6,6 +6,7 @@ import os
 import pytest
 
 from sconsrules.actions import Call
+from sconsrules.actions.commands import Listed
 from sconsrules.configure.platform import Platform
 from sconsrules.configure.toolchains.container import ContainerToolchain
 from sconsrules.configure.toolchains.zig import CANONICAL_DEBUG_DIR
@@ -68,8 +69,8 @@ def test_go_cgo_binary_links_the_transitive_archives_statically(analysis):
     assert [(c.kind, c.name) for c in components] == [("StaticCLib", "b"), ("StaticCLib", "a")]
     assert dict(facts)["platform"] == "linux/arm64" and obj == build.out + ".deps.o" and root == a.root
     assert check.function == "sconsrules.execute.golinks:link" and check.runs_commands
-    assert list(listing.argv[:5]) == [a.go_exe, "list", "-deps", "-tags", "netgo,osusergo,musl"] and listing.argv[-1] == "."
-    assert dict(listing.env)["GOARCH"] == "arm64" and config == "linux-arm64-musl-zig" and cdeps == ("b",)
+    assert listing == Listed(cgo=True)  # stdlib and the module's own packages only: no go list to run
+    assert config == "linux-arm64-musl-zig" and cdeps == ("b",)
     assert link_policy.cxx_runtime == "libc++" and link_policy.libc == "musl"
     assert list(command.argv) == [
         a.go_exe, "build", "-trimpath", "-buildvcs=false", "-tags", "netgo,osusergo,musl", "-ldflags",
@@ -410,3 +411,15 @@ def test_scratch_image_of_a_list_is_an_oci_layout_and_of_one_node_an_engine_imag
     assert engine.abspath == a.path("build", "images", "app-1.0-engine.id")
     [step] = [s for s in a.steps("ScratchImage") if s.out == layout.abspath]
     assert step.commands[0].function == "sconsrules.execute.oci:layout"
+
+
+def test_a_link_whose_packages_reach_another_module_lists_them_with_go_list(analysis):
+    """go list runs (beside a relink) where the sources cannot say what the packages link: a required module."""
+    a = analysis
+    a.write("go.mod", GO_MOD + "\nrequire github.com/x/zstd v1.0.0\n")
+    a.write("main.go", MAIN_GO.replace('import "C"', 'import "C"\nimport _ "github.com/x/zstd"'))
+    a.env.GoCgoBinary("app", cdeps=[libraries(a)], platforms=["linux/arm64"])
+    check, = [s for s in a.steps("GoCgoBinary")][0].commands
+    listing = check.args[0]
+    assert list(listing.argv[:5]) == [a.go_exe, "list", "-deps", "-tags", "netgo,osusergo,musl"] and listing.argv[-1] == "."
+    assert dict(listing.env)["GOARCH"] == "arm64"

@@ -2,7 +2,8 @@ import os
 
 import pytest
 
-from sconsrules.declare.gosrc import GoSourceError, GoSourceIndex, find_module_root, parse_go_file, read_module
+from sconsrules.declare.gosrc import (BuildContext, GoSourceError, GoSourceIndex, LinkFacts, find_module_root,
+                                     parse_go_file, read_module)
 
 CGO_FILE = '''// Package p does things.
 package p
@@ -126,3 +127,53 @@ def test_a_go_work_joins_its_modules(tmp_path):
     assert module.workspace == os.path.join(root, "go.work")
     inputs = sorted(os.path.relpath(f, root) for f in GoSourceIndex().package_inputs(module, "."))
     assert inputs == ["app/go.mod", "app/main.go", "go.work", "lib/go.mod", "lib/greet/greet.go"]
+
+
+LINUX = BuildContext("linux", "amd64", frozenset({"netgo", "osusergo", "musl"}))
+
+
+def closed_module(root):
+    write(root, "go.mod", "module example.com/m\n\ngo 1.22\n")
+    write(root, "cmd/app/main.go", 'package main\n\nimport (\n\t"fmt"\n\t"net/http"\n\t"example.com/m/c"\n)\n\n'
+                                   'func main() { fmt.Println(c.X, http.MethodGet) }\n')
+    write(root, "c/c.go", 'package c\n\n// #include "c.h"\n// #cgo CFLAGS: -DX=1\nimport "C"\n\nvar X = 1\n')
+    write(root, "c/other_windows.go", 'package c\n\n// #cgo LDFLAGS: -L${SRCDIR} -lwin\nimport "C"\n')
+    return read_module(root)
+
+
+def test_a_build_of_stdlib_and_its_own_module_needs_no_go_list(tmp_path):
+    """LinkFacts.closed: nothing outside the module's tree but the standard library, and no #cgo directive that
+    links (one in a file another platform compiles does not count); cgo is seen through the imports."""
+    module = closed_module(str(tmp_path))
+    assert GoSourceIndex().link_facts(module, "cmd/app", LINUX) == LinkFacts(closed=True, cgo=True)
+    write(str(tmp_path), "c/c.go", "package c\n\nvar X = 1\n")
+    assert GoSourceIndex().link_facts(module, "cmd/app", LINUX) == LinkFacts(closed=True, cgo=False)
+
+
+@pytest.mark.parametrize("change", [
+    ("c/link.go", 'package c\n\n/*\n#cgo linux LDFLAGS: ${SRCDIR}/libx.a\n*/\nimport "C"\n'),  # in-module archive
+    ("c/pc.go", 'package c\n\n// #cgo pkg-config: zlib\nimport "C"\n'),
+    ("c/ext.go", 'package c\n\nimport "github.com/klauspost/compress/zstd"\n\nvar _ = zstd.Encoder{}\n'),
+    ("c/nested.go", 'package c\n\nimport "example.com/m/sub/x"\n\nvar _ = x.Y\n'),  # another module's path
+    ("vendor/modules.txt", "# vendored\n"),
+])
+def test_anything_go_list_alone_knows_leaves_the_build_open(tmp_path, change):
+    root = str(tmp_path)
+    module = closed_module(root)
+    write(root, "sub/go.mod", "module example.com/m/sub\n")
+    write(root, "sub/x/x.go", "package x\n\nvar Y = 1\n")
+    write(root, *change)
+    assert GoSourceIndex().link_facts(module, "cmd/app", LINUX).closed is False
+
+
+def test_an_import_of_the_module_path_with_no_directory_here_leaves_the_build_open(tmp_path):
+    """A package of a longer module path (example.com/m/tools, required) is found by go, not in this tree."""
+    root = str(tmp_path)
+    module = closed_module(root)
+    write(root, "c/more.go", 'package c\n\nimport "example.com/m/tools/gen"\n\nvar _ = gen.Z\n')
+    assert GoSourceIndex().link_facts(module, "cmd/app", LINUX).closed is False
+
+
+def test_replaced_and_workspace_modules_leave_the_build_open(module, tmp_path):
+    """The fixture's app imports example.com/lib, a local replace: another module, whose flags go list reads."""
+    assert GoSourceIndex().link_facts(read_module(module), "cmd/app", LINUX).closed is False

@@ -6,7 +6,9 @@ analysis tests can assert the exact argv and environment of every kind.
 import os
 import re
 import shlex
-from typing import Dict, Iterable, List, Optional, Sequence
+from typing import Dict, Iterable, List, Optional, Sequence, Union
+
+import attrs
 
 from .step import Call, Command
 
@@ -150,11 +152,22 @@ def go_link_inputs(go: str, package: str, tags: Iterable[str], cwd: str, platfor
                    env=dict(env, **go_env(workspace)), cwd=cwd)
 
 
-def link_checking_inputs(listing: Command, policy, config: str, cdeps: Sequence[str], manifest, build: Command) -> Call:
+@attrs.frozen
+class Listed:
+    """A link's listing answered when the SConscripts were read: the build compiles only the standard library's
+    and its own module's packages, and none of them links anything with a #cgo directive
+    (declare/gosrc.py:LinkFacts), so `go list` could find no archive to verify and no module C to record.
+    `cgo`: some package imports "C" (cdeps can be used)."""
+
+    cgo: bool
+
+
+def link_checking_inputs(listing: Union[Command, Listed], policy, config: str, cdeps: Sequence[str], manifest,
+                         build: Command) -> Call:
     """`build` (a cgo link) with `listing` (go_link_inputs) run beside it and every archive it names verified
-    against `policy`; the warning about unused `cdeps` (their names); the dependency manifest made from
-    `manifest` (execute/manifest.py:compile_object's arguments). execute/golinks.py:link does it: the step fails
-    on either, and its output is taken only when both are done."""
+    against `policy`, or with its answer already known (Listed); the warning about unused `cdeps` (their names);
+    the dependency manifest made from `manifest` (execute/manifest.py:compile_object's arguments).
+    execute/golinks.py:link does it: the step fails on either, and its output is taken only when both are done."""
     return Call("sconsrules.execute.golinks:link", (listing, policy, config, tuple(cdeps), manifest, build),
                 runs_commands=True, reports=5)
 

@@ -157,8 +157,11 @@ class GoCgoBinary(Rule):
                                             objects=[manifest_object])
         build = commands.go_build(go.exe, pkg, tmp_of(out), a.gotags, link_flags, self.module.root, env, plat, work)
         link_policy = self.policy(plat, cxx_runtime=tc.cxx_runtime())
-        checked_link = commands.link_checking_inputs(
-            commands.go_link_inputs(go.exe, pkg, a.gotags, self.module.root, plat, work), link_policy, config.dirname,
+        # `go list` only where the sources read here cannot answer it (a module's prebuilt archive, #cgo LDFLAGS).
+        facts = self.ctx.gosrc.link_facts(self.module, a.package, context)
+        listing = (commands.Listed(facts.cgo) if facts.closed
+                   else commands.go_link_inputs(go.exe, pkg, a.gotags, self.module.root, plat, work))
+        checked_link = commands.link_checking_inputs(listing, link_policy, config.dirname,
             list(dict.fromkeys(d.name for d in self.cdeps)), self._manifest(config, cc, go, manifest_object), build)
         policy = self.policy(plat, static=a.static, stripped=a.strip, go=True, cgo=True, trimpath=True,
                              leak_paths=self.ctx.leak_paths(self.env, go, tc), leak_dwarf=a.strip,

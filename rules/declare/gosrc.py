@@ -24,6 +24,8 @@ _DECL = re.compile(r"^(?:func|type|var|const)\b", re.M)
 _EMBED = re.compile(r"^//go:embed\s+(.*)$", re.M)
 _PACKAGE = re.compile(r"^\s*package\s+([A-Za-z_][A-Za-z0-9_]*)", re.M)
 _IGNORED = re.compile(r"^//go:build\s+ignore\s*$", re.M)  # generators kept beside a library
+# A cgo directive that links something: anywhere in the file, in a comment or not (more hits, never fewer).
+_CGO_LINKS = re.compile(r"^\s*(?://\s*)?#cgo\b[^\n:]*\b(?:LDFLAGS|pkg-config)\s*:", re.M)
 
 
 class GoSourceError(Exception):
@@ -253,6 +255,23 @@ def _embedded(pkg_dir, pattern):
     return found
 
 
+@attrs.frozen
+class LinkFacts:
+    """What the read-time index proves about a build's link (execute/golinks.py needs `go list` only when it
+    cannot): `closed` when every package it compiles is in the standard library or in the module's own tree
+    (no required, replaced, vendored or nested module) and no #cgo directive of those packages links anything
+    (LDFLAGS, pkg-config): then no package can bring an archive to verify or C for the dependency manifest.
+    `cgo`: some package of the build imports "C"."""
+
+    closed: bool
+    cgo: bool
+
+
+def is_standard(import_path):
+    """The standard library's import paths: no dot in the first element (go's own rule)."""
+    return "." not in import_path.split("/", 1)[0]
+
+
 class GoSourceIndex:
     """Memoized per run (one per Context): one SConstruct with many binaries reads each package once."""
 
@@ -271,7 +290,7 @@ class GoSourceIndex:
                 path = os.path.join(pkg_dir, name)
                 if not name.endswith(SOURCE_SUFFIXES) or name.endswith("_test.go") or not os.path.isfile(path):
                     continue
-                expression, brings, imports = None, [path], ()
+                expression, brings, imports, links = None, [path], (), False
                 if not name.endswith(UNCONSTRAINED):
                     with open(path, errors="replace") as fh:
                         # A Go file is read whole (imports, embeds); another needs only its leading comments
@@ -281,18 +300,20 @@ class GoSourceIndex:
                     if name.endswith(".go"):
                         found, embeds = parse_go_file(text)
                         imports = tuple(found)
+                        links = bool(_CGO_LINKS.search(text))
                         for pattern in embeds:
                             brings += _embedded(pkg_dir, pattern)
-                sources.append((path, expression, tuple(brings), imports))
+                sources.append((path, expression, tuple(brings), imports, links))
             self._packages[pkg_dir] = (names is not None, tuple(sources))
         return self._packages[pkg_dir]
 
     def _package(self, pkg_dir, context=None):
-        """(exists, files, imports) of a package directory; with a BuildContext, only what that build compiles
-        (a header is kept whatever its name: it is included, not compiled)."""
+        """(exists, files, imports, whether a #cgo directive links something) of a package directory; with a
+        BuildContext, only what that build compiles (a header is kept whatever its name: it is included, not
+        compiled)."""
         exists, sources = self._sources(pkg_dir)
-        files, imports = [], set()
-        for path, expression, brings, found in sources:
+        files, imports, links = [], set(), False
+        for path, expression, brings, found, linking in sources:
             if context is not None and not path.endswith(HEADERS):
                 if not context.matches_name(os.path.basename(path)):
                     continue
@@ -300,7 +321,8 @@ class GoSourceIndex:
                     continue
             files += brings
             imports.update(found)
-        return exists, tuple(files), frozenset(imports)
+            links = links or linking
+        return exists, tuple(files), frozenset(imports), links
 
     def package_name(self, pkg_dir):
         """The package clause of the directory's Go files ("main" if any file says so)."""
@@ -325,7 +347,7 @@ class GoSourceIndex:
         """Every file the build of `package` (a path relative to module.root) reads from this tree; with a
         BuildContext, only the files that build compiles (and the packages they import)."""
         start = os.path.normpath(os.path.join(module.root, package))
-        exists, _, _ = self._package(start)
+        exists = self._package(start)[0]
         if not exists:
             raise GoSourceError(f"package directory {start} does not exist")
         inputs = {os.path.join(module.root, "go.mod")}
@@ -334,18 +356,8 @@ class GoSourceIndex:
                 inputs.add(os.path.join(module.root, extra))
         if module.workspace:
             inputs.update(p for p in (module.workspace, module.workspace + ".sum") if os.path.isfile(p))
-        seen, todo = set(), [start]
-        while todo:
-            pkg_dir = todo.pop()
-            if pkg_dir in seen:
-                continue
-            seen.add(pkg_dir)
-            _, files, imports = self._package(pkg_dir, context)
+        for pkg_dir, (_, files, _, _) in self._closure(start, context, lambda imp: self._local_dir(module, imp)):
             inputs.update(files)
-            for imp in imports:
-                local = self._local_dir(module, imp)
-                if local and local not in seen:
-                    todo.append(local)
             for _, local in module.replaces:
                 if pkg_dir.startswith(local + os.sep) or pkg_dir == local:
                     for name in ("go.mod", "go.sum"):
@@ -354,3 +366,48 @@ class GoSourceIndex:
         if not any(f.endswith(".go") for f in inputs):
             raise GoSourceError(f"no Go files in {start}")
         return sorted(inputs)
+
+    def _closure(self, start, context, local):
+        """(directory, _package(directory, context)) of each package reached from `start` once, following the
+        imports that `local` maps to a directory (None: not followed)."""
+        seen, todo = set(), [start]
+        while todo:
+            pkg_dir = todo.pop()
+            if pkg_dir in seen:
+                continue
+            seen.add(pkg_dir)
+            package = self._package(pkg_dir, context)
+            yield pkg_dir, package
+            todo += [d for d in map(local, package[2]) if d and d not in seen]
+
+    def link_facts(self, module, package, context):
+        """LinkFacts of the build of `package` in `context`: its packages followed through the module's own
+        tree only; any other import (but the standard library's) leaves it open."""
+        closed = not os.path.isdir(os.path.join(module.root, "vendor"))
+        cgo = False
+
+        def own(imp):
+            if any(imp == prefix or imp.startswith(prefix + "/") for prefix, _ in module.replaces):
+                return None  # another module, replaced or in the workspace
+            if imp == module.path or imp.startswith(module.path + "/"):
+                return os.path.join(module.root, imp[len(module.path):].lstrip("/"))
+            return None
+
+        start = os.path.normpath(os.path.join(module.root, package))
+        for pkg_dir, (exists, files, imports, links) in self._closure(start, context, own):
+            # A directory missing here is a package go finds elsewhere (a required module of a longer path).
+            closed = (closed and exists and any(f.endswith(".go") for f in files) and not links
+                      and not self._in_nested_module(module.root, pkg_dir)
+                      # anything else but the standard library: its flags are known only to go list
+                      and all(own(imp) or is_standard(imp) for imp in imports - {"C"}))
+            cgo = cgo or "C" in imports
+        return LinkFacts(closed, cgo)
+
+    def _in_nested_module(self, root, pkg_dir):
+        """Whether a go.mod below `root` (at or above `pkg_dir`) makes the directory another module's."""
+        d = pkg_dir
+        while d != root and d.startswith(root + os.sep):
+            if os.path.isfile(os.path.join(d, "go.mod")):
+                return True
+            d = os.path.dirname(d)
+        return False

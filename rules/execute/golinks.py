@@ -7,7 +7,7 @@ import json
 import os
 import threading
 
-from ..actions.commands import KEPT_LISTING_SUFFIX, LINK_LIST_MARK as MARK, LINK_LIST_SEP as SEP
+from ..actions.commands import KEPT_LISTING_SUFFIX, LINK_LIST_MARK as MARK, LINK_LIST_SEP as SEP, Listed
 from ..errors import RuleError
 from ..verify import MalformedInput, verify_file
 from .manifest import compile_object
@@ -58,16 +58,18 @@ def module_c_files(output):
 
 def _listed(listing, policy, config, cdeps, *, run, who):
     """Run `listing` (go list) through the step's executor and verify every archive and object it names; warn
-    about unused cdeps. Returns the C that required modules compile or link, for the dependency manifest."""
+    about unused cdeps. Returns the C that required modules compile or link, for the dependency manifest (none,
+    when the listing was answered at read time: Listed)."""
+    if isinstance(listing, Listed):
+        _warn_unused(cdeps, listing.cgo, config, who)
+        return []
     code, output = run(listing)
     if code != 0:
         lines = [line for line in output.splitlines() if not line.startswith(MARK)]
         raise RuleError(*who, f"[{config}] go list failed (exit {code}): {' '.join(lines[-3:])[:500]}",
                         "the same error would stop go build: fix the package or its go.mod")
     cgo, packages = parse(output)
-    if cdeps and not cgo:
-        emit(f"sconsrules: warning: {who[0]} '{who[1]}': [{config}] cdeps {', '.join(cdeps)} are unused: no package "
-             "of this build imports \"C\" (hint: remove them, or call them from cgo code)")
+    _warn_unused(cdeps, cgo, config, who)
     for import_path, module, directory, flags in packages:
         for path in link_inputs(flags, directory):
             where = f"module {module or import_path}: {os.path.relpath(path, directory)}"
@@ -93,6 +95,12 @@ def _listed(listing, policy, config, cdeps, *, run, who):
                                                              for p in link_inputs(flags, directory)
                                                              if os.path.isfile(p)]))
     return [[i, m, d, list(names)] for i, m, d, names in modules]  # as kept (JSON), to compare
+
+
+def _warn_unused(cdeps, cgo, config, who):
+    if cdeps and not cgo:
+        emit(f"sconsrules: warning: {who[0]} '{who[1]}': [{config}] cdeps {', '.join(cdeps)} are unused: no package "
+             "of this build imports \"C\" (hint: remove them, or call them from cgo code)")
 
 
 def _make_manifest(manifest, modules, *, run, who):
@@ -121,9 +129,10 @@ def link(listing, policy, config, cdeps, manifest, build, *, run, who):
     the listing runs and its archives are verified. The link's output is taken only when both are done: a
     failed check is the step's error (before the link's own), and a listing that finds other modules' C than
     the one the manifest was made from makes the manifest again and links again. The first link of a binary,
-    with nothing kept, checks first. Returns go build's (exit status, output)."""
+    with nothing kept, checks first; a listing answered at read time (Listed) runs no `go list` at all. Returns
+    go build's (exit status, output)."""
     kept = _kept(manifest)
-    if kept is None:
+    if kept is None or isinstance(listing, Listed):
         _make_manifest(manifest, _listed(listing, policy, config, cdeps, run=run, who=who), run=run, who=who)
         return run(build)
     compile_object(*manifest, modules=kept, run=run, who=who)
