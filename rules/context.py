@@ -127,9 +127,7 @@ def _members_to_compile(step, target, source):
     call = step.commands[0] if step.commands else None
     if not SCons.Script.GetOption("no_exec") or getattr(call, "function", None) != ARCHIVE_LIBRARY:
         return []
-    listed, _, record, identity, _, shared = call.args
-    stale = members.sorted_out(listed, record, identity, shared, _scanned_inputs(step, target[0], source))[1]
-    return [shown for shown, *_ in stale]
+    return members.to_compile(call.args, _scanned_inputs(step, target[0], source))
 
 
 class _StepAction(SCons.Action.FunctionAction):

@@ -77,6 +77,13 @@ def sorted_out(members, record, identity, shared, inputs):
     return made, stale
 
 
+def to_compile(args, inputs):
+    """The members (as shown) a library's step with Call arguments `args` (commands.library_build's, which
+    archive_library takes) would compile: what a dry run names."""
+    members, _, record, identity, _, shared = args
+    return [shown for shown, *_ in sorted_out(members, record, identity, shared, inputs)[1]]
+
+
 def archive_library(members, archive, record, identity, config, shared, inputs, *, run, who, slots):
     """Compile the out-of-date `members` ((source as shown, source, object, compile Command writing
     `<object>.sconsrules-tmp`) each), then run `archive`; its (exit status, output). `shared`: the paths of the
