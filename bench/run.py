@@ -8,7 +8,8 @@ Measured, median/min/max of --runs runs each, in one run of this script:
   3. one C file edited (leaf) vs the bare commands that rebuild exactly what is needed (time above the null build)
   4. one in-module .go edited vs the bare `go build`s of its dependents (time above the null build)
   5. --platforms switched back and forth: artifacts rebuilt (target 0)
-plus the null build's peak memory and subprocess count; then, side by side in the same run, --also:
+plus the null build's peak memory and subprocess count; with --every-size, 1, 3 and 4 at the other sizes of
+--sizes too; then, side by side in the same run, --also:
   container                   the container toolchain against native (bench/container_vs_native.py: warm
                               rebuild with a kept builder, target 1.3x; per action; null build)
   zig                         zig's first use per architecture with fresh caches (bench/zig_first_use.py;
@@ -103,6 +104,45 @@ def null_by_style(root, jobs, runs):
     return out
 
 
+def cold_and_edits(root, jobs, runs, size):
+    """Cold builds against the shell script, then one-file C and Go edits against the bare commands (with the
+    null builds they are measured above), on the tree at `root`."""
+    counts = shell_scripts(root, "linux/amd64", jobs, **size)
+    ours = SCONS + [f"-j{jobs}", "--platforms=linux/amd64"]
+    timed(ours, root)  # warm zig's libc and Go's build cache for every contender
+    timed(["sh", "build-all.sh"], root)
+    cold_ours, cold_sh = [], []
+    for _ in range(runs):
+        clean(root)
+        cold_ours.append(timed(ours, root)[0])
+        clean(root)
+        cold_sh.append(timed(["sh", "build-all.sh"], root)[0])
+    timed(ours, root)
+    timed(["sh", "build-all.sh"], root)
+    null_ours = []
+    for _ in range(runs):
+        t, proc = timed(ours, root)
+        assert not STEP.search(proc.stdout), proc.stdout
+        null_ours.append(t)
+    inc_c_ours, inc_c_sh, inc_go_ours, inc_go_sh, rebuilt_c, rebuilt_go = [], [], [], [], [], []
+    for i in range(runs):
+        edit(os.path.join(root, "c", "lib000", "f00.c"), f"c{i}")
+        t, proc = timed(ours, root)
+        inc_c_ours.append(t)
+        rebuilt_c.append(len(STEP.findall(proc.stdout)))
+        inc_c_sh.append(timed(["sh", "rebuild-c.sh"], root)[0])
+        edit(os.path.join(root, "pkg", "g000", "g.go"), f"g{i}")
+        t, proc = timed(ours, root)
+        inc_go_ours.append(t)
+        rebuilt_go.append(len(STEP.findall(proc.stdout)))
+        inc_go_sh.append(timed(["sh", "rebuild-go.sh"], root)[0])
+    return {"cold": {"ours": stats(cold_ours), "shell": stats(cold_sh)}, "null": {"ours": stats(null_ours)},
+            "edit_c": {"ours": stats(inc_c_ours), "bare": stats(inc_c_sh), "steps": rebuilt_c,
+                       "expected_steps": 2 + counts["c_users"]},
+            "edit_go": {"ours": stats(inc_go_ours), "bare": stats(inc_go_sh), "steps": rebuilt_go,
+                        "expected_steps": counts["go_users"]}}
+
+
 def run(args):
     jobs = args.jobs
     results = {"machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} cores, Python "
@@ -111,19 +151,8 @@ def run(args):
     size = dict(libs=args.libs, files=args.files, bins=args.bins)
     results["size"] = size
     generate(root, **size)
-    counts = shell_scripts(root, "linux/amd64", jobs, **size)
     ours = SCONS + [f"-j{jobs}", "--platforms=linux/amd64"]
-    timed(ours, root)  # warm zig's libc and Go's build cache for every contender
-    timed(["sh", "build-all.sh"], root)
-
-    cold_ours, cold_sh = [], []
-    for _ in range(args.runs):
-        clean(root)
-        cold_ours.append(timed(ours, root)[0])
-        clean(root)
-        cold_sh.append(timed(["sh", "build-all.sh"], root)[0])
-    timed(ours, root)
-    timed(["sh", "build-all.sh"], root)
+    measured = cold_and_edits(root, jobs, args.runs, size)
     timed([sys.executable, "-m", "SCons", "-Q", "-f", "SConstruct.plain.lean", f"-j{jobs}"], root)
 
     null_ours, null_plain, null_go = [], [], []
@@ -135,19 +164,6 @@ def run(args):
         null_go.append(timed(["sh", "go-noop.sh"], root)[0])
     rss, execs = peak_rss_and_execs(root, ours)
 
-    inc_c_ours, inc_c_sh, inc_go_ours, inc_go_sh, rebuilt_c, rebuilt_go = [], [], [], [], [], []
-    for i in range(args.runs):
-        edit(os.path.join(root, "c", "lib000", "f00.c"), f"c{i}")
-        t, proc = timed(ours, root)
-        inc_c_ours.append(t)
-        rebuilt_c.append(len(STEP.findall(proc.stdout)))
-        inc_c_sh.append(timed(["sh", "rebuild-c.sh"], root)[0])
-        edit(os.path.join(root, "pkg", "g000", "g.go"), f"g{i}")
-        t, proc = timed(ours, root)
-        inc_go_ours.append(t)
-        rebuilt_go.append(len(STEP.findall(proc.stdout)))
-        inc_go_sh.append(timed(["sh", "rebuild-go.sh"], root)[0])
-
     switch = SCONS + [f"-j{jobs}"]
     timed(switch + ["--platforms=linux/arm64"], root)
     switched = []
@@ -155,15 +171,13 @@ def run(args):
         _, proc = timed(switch + [f"--platforms={target}"], root)
         switched.append(len(STEP.findall(proc.stdout)))
 
-    results["cold"] = {"ours": stats(cold_ours), "shell": stats(cold_sh)}
+    results["cold"] = measured["cold"]
     results["null"] = {"ours": stats(null_ours), "plain_scons": stats(null_plain), "go_noop": stats(null_go),
                        "peak_rss_mib": rss, "processes_started": execs}
-    results["edit_c"] = {"ours": stats(inc_c_ours), "bare": stats(inc_c_sh), "steps": rebuilt_c,
-                         "expected_steps": 2 + counts["c_users"]}
-    results["edit_go"] = {"ours": stats(inc_go_ours), "bare": stats(inc_go_sh), "steps": rebuilt_go,
-                          "expected_steps": counts["go_users"]}
+    results["edit_c"], results["edit_go"] = measured["edit_c"], measured["edit_go"]
     results["platform_switch_rebuilt"] = switched
     results["null_styles"] = {"1x": null_by_style(root, jobs, args.runs)}
+    results["other_sizes"] = {}
     shutil.rmtree(root, ignore_errors=True)
 
     for name in args.sizes:
@@ -171,7 +185,10 @@ def run(args):
             continue
         sroot = tempfile.mkdtemp(prefix=f"sconsrules-bench-{name}-")
         generate(sroot, **SIZES[name])
-        timed(ours, sroot)
+        if args.every_size:
+            results["other_sizes"][name] = cold_and_edits(sroot, jobs, args.runs, SIZES[name])
+        else:
+            timed(ours, sroot)
         results["null_styles"][name] = null_by_style(sroot, jobs, args.runs)
         shutil.rmtree(sroot, ignore_errors=True)
     return results
@@ -181,22 +198,28 @@ def table(r):
     def line(name, ours, base, target):
         ratio = ours["median"] / base["median"]
         ok = "" if target is None else ("  met" if ratio <= target else f"  MISSED (target {target}x)")
-        return (f"{name:<38} {ours['median']:7.2f}s ({ours['min']:.2f}-{ours['max']:.2f})  vs "
+        return (f"{name:<46} {ours['median']:7.2f}s ({ours['min']:.2f}-{ours['max']:.2f})  vs "
                 f"{base['median']:7.2f}s ({base['min']:.2f}-{base['max']:.2f})  {ratio:5.2f}x{ok}")
     out = [f"machine: {r['machine']}; -j{r['jobs']}; {r['runs']} runs each (median (min-max)); size {r['size']}", ""]
     out.append(line("cold full build vs shell script", r["cold"]["ours"], r["cold"]["shell"], 1.15))
+    for size, m in r.get("other_sizes", {}).items():
+        out.append(line(f"cold {size} vs shell script", m["cold"]["ours"], m["cold"]["shell"], 1.15))
     for size, styles in r["null_styles"].items():
         for style, s in styles.items():
             out.append(line(f"null {size} ({style}) vs plain SCons", s["ours"], s["plain_scons"], 1.0))
     out.append(line("null build vs go build no-ops", r["null"]["ours"], r["null"]["go_noop"], None))
-    null = r["null"]["ours"]["median"]
+    trees = [("", r)] + [(f" {size}", m) for size, m in r.get("other_sizes", {}).items()]
     for key, name in (("edit_c", "edit 1 leaf C file"), ("edit_go", "edit 1 in-module .go")):
-        above = {k: max(0.0, v - null) for k, v in r[key]["ours"].items() if k != "runs"}
-        out.append(line(f"{name}, above null, vs bare", dict(above, runs=r[key]["ours"]["runs"]), r[key]["bare"], 1.3))
-    out.append(f"{'steps rebuilt (C edit / Go edit)':<38} {r['edit_c']['steps']} (expected {r['edit_c']['expected_steps']})"
-               f" / {r['edit_go']['steps']} (expected {r['edit_go']['expected_steps']})")
-    out.append(f"{'platform switch: artifacts rebuilt':<38} {r['platform_switch_rebuilt']} (target 0)")
-    out.append(f"{'null build peak RSS / processes':<38} {r['null']['peak_rss_mib']:.0f} MiB / "
+        for size, m in trees:
+            null = m["null"]["ours"]["median"]
+            above = {k: max(0.0, v - null) for k, v in m[key]["ours"].items() if k != "runs"}
+            out.append(line(f"{name}{size}, above null, vs bare", dict(above, runs=m[key]["ours"]["runs"]),
+                            m[key]["bare"], 1.3))
+    for size, m in trees:
+        out.append(f"{'steps rebuilt (C edit / Go edit)' + size:<46} {m['edit_c']['steps']} (expected "
+                   f"{m['edit_c']['expected_steps']}) / {m['edit_go']['steps']} (expected {m['edit_go']['expected_steps']})")
+    out.append(f"{'platform switch: artifacts rebuilt':<46} {r['platform_switch_rebuilt']} (target 0)")
+    out.append(f"{'null build peak RSS / processes':<46} {r['null']['peak_rss_mib']:.0f} MiB / "
                f"{r['null']['processes_started']} started")
     return "\n".join(out)
 
@@ -206,6 +229,8 @@ def main():
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--sizes", default="small,1x,4x", help="sizes of the null builds by style: small,1x,4x")
+    parser.add_argument("--every-size", action="store_true",
+                        help="cold builds and edits at every size of --sizes too (the 4x cold build: minutes)")
     parser.add_argument("--libs", type=int, default=40)
     parser.add_argument("--files", type=int, default=25, help="C files per library")
     parser.add_argument("--bins", type=int, default=40)
