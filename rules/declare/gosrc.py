@@ -397,17 +397,8 @@ class GoSourceIndex:
         for pkg_dir, (exists, files, imports, links) in self._closure(start, context, own):
             # A directory missing here is a package go finds elsewhere (a required module of a longer path).
             closed = (closed and exists and any(f.endswith(".go") for f in files) and not links
-                      and not self._in_nested_module(module.root, pkg_dir)
+                      and find_module_root(pkg_dir) == module.root  # not a nested module's directory
                       # anything else but the standard library: its flags are known only to go list
                       and all(own(imp) or is_standard(imp) for imp in imports - {"C"}))
             cgo = cgo or "C" in imports
         return LinkFacts(closed, cgo)
-
-    def _in_nested_module(self, root, pkg_dir):
-        """Whether a go.mod below `root` (at or above `pkg_dir`) makes the directory another module's."""
-        d = pkg_dir
-        while d != root and d.startswith(root + os.sep):
-            if os.path.isfile(os.path.join(d, "go.mod")):
-                return True
-            d = os.path.dirname(d)
-        return False

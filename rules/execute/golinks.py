@@ -131,8 +131,8 @@ def link(listing, policy, config, cdeps, manifest, build, *, run, who):
     the one the manifest was made from makes the manifest again and links again. The first link of a binary,
     with nothing kept, checks first; a listing answered at read time (Listed) runs no `go list` at all. Returns
     go build's (exit status, output)."""
-    kept = _kept(manifest)
-    if kept is None or isinstance(listing, Listed):
+    kept = None if isinstance(listing, Listed) else _kept(manifest)
+    if kept is None:
         _make_manifest(manifest, _listed(listing, policy, config, cdeps, run=run, who=who), run=run, who=who)
         return run(build)
     compile_object(*manifest, modules=kept, run=run, who=who)
