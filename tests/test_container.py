@@ -25,6 +25,32 @@ def builders(client):
     return client.containers.list(all=True, filters={"label": "sconsrules.builder"}, sparse=True)
 
 
+def running_commands(client):
+    """The command lines running in the builders now. A container that starts or ends while we look answers
+    `top` with an error for a moment (its cgroup not yet made, or gone): asked again until it is running and
+    answers, or it is gone."""
+    import docker
+    commands = []
+    for container in builders(client):
+        for _ in range(40):
+            try:
+                commands += [p[-1] for p in (container.top().get("Processes") or [])]
+                break
+            except docker.errors.NotFound:
+                break
+            except docker.errors.APIError:
+                try:
+                    container.reload()
+                except docker.errors.NotFound:
+                    break
+                if container.status not in ("created", "running"):
+                    break
+                time.sleep(0.25)
+        else:
+            raise AssertionError(f"builder {container.short_id} is running but `top` keeps failing")
+    return commands
+
+
 def remove_image(client, tag):
     """In a finally: a test that failed before making its image must not fail again here."""
     import docker
@@ -423,7 +449,7 @@ def test_a_killed_runs_commands_in_a_kept_builder_are_stopped_by_the_next_run(pr
     proc = subprocess.Popen(argv, cwd=project.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
     def sleeping():
-        return [p for c in builders(docker_client) for p in (c.top().get("Processes") or []) if "sleep 300" in p[-1]]
+        return [c for c in running_commands(docker_client) if "sleep 300" in c]
 
     try:
         deadline = time.time() + 120
